@@ -1,0 +1,127 @@
+/**
+ * RpcClient: cast, call and fanout cast to a Target, oslo-style. `prepare()` returns
+ * a new client with overrides; `canSendVersion()` checks against the version cap.
+ */
+import { RequestContext } from './context.js';
+import { InvalidTarget, VersionCapError } from './errors.js';
+import { Target, type TargetFields } from './target.js';
+import type { Transport } from './transport.js';
+import { isCompatible } from './version.js';
+import { encodeRequest, uuidHex } from './wire/messages.js';
+
+/** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
+export type ContextInput = RequestContext | Record<string, unknown>;
+
+/** Client settings; `prepare()` accepts the same plus Target fields. */
+export interface ClientOptions {
+  /** Call timeout in seconds; default the transport's `rpc_response_timeout`. */
+  timeout?: number;
+  /** Highest version this client may send ("X.Y"); above it calls fail locally. */
+  versionCap?: string;
+  /** Ask the server for heartbeats every N/2 s and fail when none comes within N s. */
+  callMonitorTimeout?: number;
+}
+
+/** Overrides for {@link RpcClient.prepare}. */
+export type PrepareOptions = TargetFields & ClientOptions;
+
+/** Sends casts and calls to one target. */
+export class RpcClient {
+  readonly target: Target;
+
+  constructor(
+    private readonly transport: Transport,
+    target: Target | TargetFields,
+    private readonly options: ClientOptions = {},
+  ) {
+    this.target = target instanceof Target ? target : new Target(target);
+  }
+
+  /** A new client with some target fields or options replaced. */
+  prepare(overrides: PrepareOptions): RpcClient {
+    const { timeout, versionCap, callMonitorTimeout, ...targetFields } = overrides;
+    return new RpcClient(this.transport, this.target.with(targetFields), {
+      ...this.options,
+      ...definedOnly({ timeout, versionCap, callMonitorTimeout }),
+    });
+  }
+
+  /** True when `version` (default: the target's) is within the version cap. */
+  canSendVersion(version = this.target.version): boolean {
+    if (!this.options.versionCap || !version) return true;
+    return isCompatible(this.options.versionCap, version);
+  }
+
+  /**
+   * Fire-and-forget: resolves once the broker has the message (publisher confirm).
+   * With `fanout`, every server of the topic gets it.
+   */
+  async cast(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<void> {
+    const topic = this.checkTarget();
+    const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
+    if (this.target.fanout) return this.transport.driver.publishFanout(topic, body);
+    await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body);
+  }
+
+  /**
+   * Request/reply: resolves with the remote result, or rejects with the remote error
+   * rebuilt, MessagingTimeout, or TransportError.
+   */
+  async call<T = unknown>(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<T> {
+    const topic = this.checkTarget();
+    if (this.target.fanout) throw new InvalidTarget(`A call cannot be used with fanout (${this.target.describe()})`);
+    const replies = this.transport.replies();
+    const replyQueue = await replies.queueName();
+    const timeoutSeconds = this.options.timeout ?? this.transport.options.rpc_response_timeout;
+    const msgId = uuidHex();
+    const monitor = this.options.callMonitorTimeout;
+    const body = encodeRequest(
+      { ...this.request(context, method, args), call: { msgId, replyQueue, callMonitorTimeout: monitor ?? null } },
+      this.transport.options.max_message_size,
+    );
+    const waiting = replies.wait(
+      msgId,
+      { timeoutMs: timeoutSeconds * 1000, callMonitorMs: monitor === undefined ? undefined : monitor * 1000 },
+      { topic, server: this.target.server, method },
+    );
+    try {
+      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, { expirationMs: timeoutSeconds * 1000 });
+    } catch (error) {
+      waiting.cancel();
+      throw error;
+    }
+    return (await waiting.promise) as T;
+  }
+
+  private get exchange(): string {
+    return this.target.exchange ?? this.transport.controlExchange;
+  }
+
+  private routingKey(topic: string): string {
+    return this.target.server ? `${topic}.${this.target.server}` : topic;
+  }
+
+  private checkTarget(): string {
+    if (!this.target.topic) throw new InvalidTarget(`A topic is required to send a message (${this.target.describe()})`);
+    const version = this.target.version;
+    if (version && this.options.versionCap && !isCompatible(this.options.versionCap, version)) {
+      throw new VersionCapError(version, this.options.versionCap);
+    }
+    return this.target.topic;
+  }
+
+  private request(context: ContextInput, method: string, args: Record<string, unknown>) {
+    if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
+    return {
+      method,
+      args,
+      namespace: this.target.namespace,
+      version: this.target.version,
+      context: context instanceof RequestContext ? context.toDict() : { ...context },
+    };
+  }
+}
+
+function definedOnly<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,191 @@
+/**
+ * The request context that travels with every message as `_context_<key>` entries
+ * (oslo.context / nova RequestContext keys). Unknown keys survive the round trip.
+ */
+import { randomUUID } from 'node:crypto';
+
+/** How soft-deleted rows are read (nova's `read_deleted`). */
+export type ReadDeleted = 'no' | 'yes' | 'only';
+
+/** The known fields of a request context, camel-cased. */
+export interface RequestContextFields {
+  requestId?: string;
+  globalRequestId?: string | null;
+  userId?: string | null;
+  projectId?: string | null;
+  userName?: string | null;
+  projectName?: string | null;
+  domainId?: string | null;
+  userDomainId?: string | null;
+  projectDomainId?: string | null;
+  roles?: readonly string[];
+  isAdmin?: boolean;
+  authToken?: string | null;
+  readDeleted?: ReadDeleted;
+  readOnly?: boolean;
+  showDeleted?: boolean;
+  remoteAddress?: string | null;
+  /** Creation time, `%Y-%m-%dT%H:%M:%S.%f` on the wire. */
+  timestamp?: string;
+  /** Keys this library does not model, kept as they came (wire names). */
+  extra?: Record<string, unknown>;
+}
+
+/** Context keys sent in notifications: oslo's "safe" list (auth_token is dropped). */
+const NOTIFICATION_SAFE_KEYS = new Set([
+  'user_id', 'project_id', 'domain_id', 'user_domain_id', 'project_domain_id', 'is_admin', 'request_id',
+  'roles', 'user_name', 'project_name', 'domain_name', 'user_domain_name', 'project_domain_name',
+  'service_user_id', 'service_user_domain_id', 'service_user_domain_name', 'service_project_id',
+  'service_project_name', 'service_project_domain_id', 'service_project_domain_name', 'service_roles',
+  'global_request_id', 'system_scope', 'user', 'domain', 'user_domain', 'project_domain', 'tenant',
+]);
+
+/** Wire keys this class reads into its own fields (everything else goes to `extra`). */
+const MODELLED_KEYS = new Set([
+  'request_id', 'global_request_id', 'user', 'user_id', 'project_id', 'tenant', 'project', 'user_name',
+  'project_name', 'domain', 'user_domain', 'project_domain', 'roles', 'is_admin', 'auth_token',
+  'read_deleted', 'read_only', 'show_deleted', 'remote_address', 'timestamp', 'user_identity',
+  // transient keys the receiving side adds; never forwarded
+  'client_timeout', 'msg_id', 'reply_q',
+]);
+
+/** An immutable request context. */
+export class RequestContext implements Readonly<RequestContextFields> {
+  readonly requestId: string;
+  readonly globalRequestId: string | null;
+  readonly userId: string | null;
+  readonly projectId: string | null;
+  readonly userName: string | null;
+  readonly projectName: string | null;
+  readonly domainId: string | null;
+  readonly userDomainId: string | null;
+  readonly projectDomainId: string | null;
+  readonly roles: readonly string[];
+  readonly isAdmin: boolean;
+  readonly authToken: string | null;
+  readonly readDeleted: ReadDeleted;
+  readonly readOnly: boolean;
+  readonly showDeleted: boolean;
+  readonly remoteAddress: string | null;
+  readonly timestamp: string;
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(fields: RequestContextFields = {}) {
+    this.requestId = fields.requestId ?? generateRequestId();
+    this.globalRequestId = fields.globalRequestId ?? null;
+    this.userId = fields.userId ?? null;
+    this.projectId = fields.projectId ?? null;
+    this.userName = fields.userName ?? null;
+    this.projectName = fields.projectName ?? null;
+    this.domainId = fields.domainId ?? null;
+    this.userDomainId = fields.userDomainId ?? null;
+    this.projectDomainId = fields.projectDomainId ?? null;
+    this.roles = Object.freeze([...(fields.roles ?? [])]);
+    this.isAdmin = fields.isAdmin ?? false;
+    this.authToken = fields.authToken ?? null;
+    this.readDeleted = fields.readDeleted ?? 'no';
+    this.readOnly = fields.readOnly ?? false;
+    this.showDeleted = fields.showDeleted ?? false;
+    this.remoteAddress = fields.remoteAddress ?? null;
+    this.timestamp = fields.timestamp ?? formatPythonDatetime(new Date());
+    this.extra = Object.freeze({ ...(fields.extra ?? {}) });
+    Object.freeze(this);
+  }
+
+  /** An admin context with a fresh request id (nova's `get_admin_context`). */
+  static admin(fields: RequestContextFields = {}): RequestContext {
+    return new RequestContext({ isAdmin: true, roles: ['admin'], ...fields });
+  }
+
+  /** A copy with fields replaced. */
+  with(overrides: RequestContextFields): RequestContext {
+    return new RequestContext({ ...this.toFields(), ...overrides });
+  }
+
+  /** The plain fields. */
+  toFields(): RequestContextFields {
+    return {
+      requestId: this.requestId, globalRequestId: this.globalRequestId, userId: this.userId,
+      projectId: this.projectId, userName: this.userName, projectName: this.projectName,
+      domainId: this.domainId, userDomainId: this.userDomainId, projectDomainId: this.projectDomainId,
+      roles: [...this.roles], isAdmin: this.isAdmin, authToken: this.authToken, readDeleted: this.readDeleted,
+      readOnly: this.readOnly, showDeleted: this.showDeleted, remoteAddress: this.remoteAddress,
+      timestamp: this.timestamp, extra: { ...this.extra },
+    };
+  }
+
+  /**
+   * The wire dict (before `_context_` prefixing): oslo.context 5 keys, nova's keys,
+   * and `tenant` for older peers; unknown keys that came in are sent on unchanged.
+   */
+  toDict(): Record<string, unknown> {
+    const dash = (value: string | null) => value ?? '-';
+    return {
+      ...this.extra,
+      user: this.userId,
+      user_id: this.userId,
+      project_id: this.projectId,
+      project: this.projectId,
+      tenant: this.projectId,
+      domain: this.domainId,
+      user_domain: this.userDomainId,
+      project_domain: this.projectDomainId,
+      user_name: this.userName,
+      project_name: this.projectName,
+      is_admin: this.isAdmin,
+      read_only: this.readOnly,
+      show_deleted: this.showDeleted,
+      read_deleted: this.readDeleted,
+      auth_token: this.authToken,
+      request_id: this.requestId,
+      global_request_id: this.globalRequestId,
+      roles: [...this.roles],
+      remote_address: this.remoteAddress,
+      timestamp: this.timestamp,
+      user_identity: [this.userId, this.projectId, this.domainId, this.userDomainId, this.projectDomainId].map(dash).join(' '),
+    };
+  }
+
+  /** The context dict a notification carries: only oslo's safe keys (no auth token). */
+  toNotificationDict(): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(this.toDict()).filter(([key]) => NOTIFICATION_SAFE_KEYS.has(key)));
+  }
+
+  /** Builds a context from a wire dict, reading `project_id`, `tenant` or `project`. */
+  static fromDict(dict: Record<string, unknown>): RequestContext {
+    const str = (key: string) => (typeof dict[key] === 'string' ? (dict[key] as string) : null);
+    const extra: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(dict)) if (!MODELLED_KEYS.has(key)) extra[key] = value;
+    const readDeleted = dict.read_deleted;
+    return new RequestContext({
+      requestId: str('request_id') ?? undefined,
+      globalRequestId: str('global_request_id'),
+      userId: str('user_id') ?? str('user'),
+      projectId: str('project_id') ?? str('tenant') ?? str('project'),
+      userName: str('user_name'),
+      projectName: str('project_name'),
+      domainId: str('domain'),
+      userDomainId: str('user_domain'),
+      projectDomainId: str('project_domain'),
+      roles: Array.isArray(dict.roles) ? dict.roles.filter((role): role is string => typeof role === 'string') : [],
+      isAdmin: dict.is_admin === true,
+      authToken: str('auth_token'),
+      readDeleted: readDeleted === 'yes' || readDeleted === 'only' ? readDeleted : 'no',
+      readOnly: dict.read_only === true,
+      showDeleted: dict.show_deleted === true,
+      remoteAddress: str('remote_address'),
+      timestamp: str('timestamp') ?? undefined,
+      extra,
+    });
+  }
+}
+
+/** `req-<uuid4>`, as oslo.context generates request ids. */
+export function generateRequestId(): string {
+  return `req-${randomUUID()}`;
+}
+
+/** Python's `datetime.isoformat()` without timezone: `YYYY-MM-DDTHH:MM:SS.ffffff`. */
+export function formatPythonDatetime(date: Date): string {
+  return `${date.toISOString().slice(0, 23)}000`;
+}

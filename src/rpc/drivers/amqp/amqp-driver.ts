@@ -1,0 +1,213 @@
+/**
+ * The RabbitMQ driver (amqplib): a publishing connection with a pool of confirm
+ * channels, one listening connection per server / notification listener, and one
+ * reply-queue connection per process, as oslo.messaging does.
+ */
+import type { Channel, ConfirmChannel } from 'amqplib';
+import type { Logger } from '../../../log/logger.js';
+import { uuidHex } from '../../wire/messages.js';
+import type { TransportOptions } from '../../transport-options.js';
+import type { ParsedTransportUrl } from '../../transport-url.js';
+import type { DeliveryHandler, Driver, Listener, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
+import { BrokerConnection } from './connection.js';
+import { Consumer } from './consumer.js';
+import { AmqpDeadLetterQueue } from './dead-letter.js';
+import { Publisher, type Declaration } from './publisher.js';
+import { consumerArguments, controlExchange, fanoutExchange, transientQueue, workQueue } from './topology.js';
+
+/** RabbitMQ transport driver. */
+export class AmqpDriver implements Driver {
+  readonly name = 'rabbit' as const;
+  readonly deadLetters: AmqpDeadLetterQueue;
+  private readonly publishConnection: BrokerConnection;
+  private readonly publisher: Publisher;
+  private readonly connections = new Set<BrokerConnection>();
+  private readonly consumers = new Set<Consumer>();
+  private replyQueue: Promise<string> | undefined;
+
+  constructor(
+    private readonly url: ParsedTransportUrl,
+    private readonly options: TransportOptions,
+    private readonly logger: Logger,
+  ) {
+    this.publishConnection = this.newConnection('publish');
+    this.publisher = new Publisher(this.publishConnection, options, logger);
+    this.deadLetters = new AmqpDeadLetterQueue(options.dead_letter_queue, this.publisher, this.newConnection('dead-letter'));
+  }
+
+  publishRequest(exchange: string, routingKey: string, body: Buffer, options: RequestPublishOptions = {}): Promise<void> {
+    return this.publisher.publish({
+      exchange,
+      routingKey,
+      body,
+      properties: options.expirationMs !== undefined ? { expiration: String(Math.max(1, Math.round(options.expirationMs))) } : undefined,
+      declarations: [this.controlExchangeDeclaration(exchange)],
+    });
+  }
+
+  publishFanout(topic: string, body: Buffer): Promise<void> {
+    const exchange = `${topic}_fanout`;
+    const { type, options } = fanoutExchange();
+    return this.publisher.publish({
+      exchange,
+      routingKey: '',
+      body,
+      declarations: [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }],
+    });
+  }
+
+  publishReply(replyQueue: string, body: Buffer): Promise<void> {
+    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: true });
+  }
+
+  publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer): Promise<void> {
+    return this.publisher.publish({
+      exchange,
+      routingKey,
+      body,
+      declarations: [
+        this.controlExchangeDeclaration(exchange),
+        {
+          key: `q:${exchange}:${queue}:${routingKey}`,
+          declare: async (channel) => {
+            await channel.assertQueue(queue, workQueue(this.options));
+            await channel.bindQueue(queue, exchange, routingKey);
+          },
+        },
+      ],
+    });
+  }
+
+  startReplyQueue(handler: DeliveryHandler, onLost: (error: Error) => void): Promise<string> {
+    this.replyQueue ??= this.openReplyQueue(handler, onLost).catch((error: unknown) => {
+      this.replyQueue = undefined;
+      throw error;
+    });
+    return this.replyQueue;
+  }
+
+  async listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener> {
+    const fanoutQueue = `${spec.topic}_fanout_${uuidHex()}`;
+    const serverKey = `${spec.topic}.${spec.server}`;
+    return this.startConsumer(`listen:${serverKey}`, spec.prefetch, handler, {
+      setup: async (channel) => {
+        await this.declareControlExchange(channel, spec.exchange);
+        for (const key of [spec.topic, serverKey]) {
+          await channel.assertQueue(key, workQueue(this.options));
+          await channel.bindQueue(key, spec.exchange, key);
+        }
+        const fanout = fanoutExchange();
+        await channel.assertExchange(`${spec.topic}_fanout`, fanout.type, fanout.options);
+        await channel.assertQueue(fanoutQueue, transientQueue(this.options));
+        await channel.bindQueue(fanoutQueue, `${spec.topic}_fanout`, spec.topic);
+        return [spec.topic, serverKey, fanoutQueue];
+      },
+      // oslo deletes the server's fanout queue on a graceful stop.
+      onClose: async (channel) => {
+        await channel.deleteQueue(fanoutQueue);
+      },
+    });
+  }
+
+  async listenNotifications(spec: NotificationListenSpec, handler: DeliveryHandler): Promise<Listener> {
+    return this.startConsumer(`notifications:${spec.bindings.map((b) => b.queue).join(',')}`, spec.prefetch, handler, {
+      setup: async (channel) => {
+        await this.declareControlExchange(channel, spec.exchange);
+        const queues = new Set<string>();
+        for (const binding of spec.bindings) {
+          await channel.assertQueue(binding.queue, workQueue(this.options));
+          await channel.bindQueue(binding.queue, spec.exchange, binding.routingKey);
+          queues.add(binding.queue);
+        }
+        return [...queues];
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.close().catch(() => {})));
+    await this.publisher.close();
+    await Promise.all([...this.connections].map((connection) => connection.close()));
+  }
+
+  private async openReplyQueue(handler: DeliveryHandler, onLost: (error: Error) => void): Promise<string> {
+    const queue = `reply_${uuidHex()}`;
+    const consumer = new Consumer({
+      connection: this.newConnection('reply'),
+      prefetch: 0,
+      handler: (delivery) => {
+        delivery.ack(); // replies are acked on receipt (spec §4.1)
+        handler(delivery);
+      },
+      setup: async (channel) => {
+        await channel.assertQueue(queue, transientQueue(this.options));
+        return [queue];
+      },
+      deadLetter: (message, from, reason) => this.deadLetters.add(message, from, reason),
+      logger: this.logger.child({ queue }),
+      onLost,
+      startTimeoutMs: this.options.send_timeout * 1000,
+    });
+    await consumer.start();
+    this.consumers.add(consumer);
+    return queue;
+  }
+
+  private async startConsumer(
+    purpose: string,
+    prefetch: number,
+    handler: DeliveryHandler,
+    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void> },
+  ): Promise<Listener> {
+    const connection = this.newConnection(purpose);
+    const consumer = new Consumer({
+      connection,
+      prefetch,
+      handler,
+      setup: hooks.setup,
+      onClose: hooks.onClose,
+      consumerArguments: consumerArguments(this.options),
+      deadLetter: (message, queue, reason) => this.deadLetters.add(message, queue, reason),
+      logger: this.logger.child({ listener: purpose }),
+      startTimeoutMs: this.options.send_timeout * 1000,
+    });
+    try {
+      await consumer.start();
+    } catch (error) {
+      await consumer.close().catch(() => {});
+      this.connections.delete(connection);
+      throw error;
+    }
+    this.consumers.add(consumer);
+    return {
+      cancel: () => consumer.cancel(),
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.close();
+        this.connections.delete(connection);
+      },
+    };
+  }
+
+  private controlExchangeDeclaration(exchange: string): Declaration {
+    return { key: `x:${exchange}`, declare: (channel: ConfirmChannel) => this.declareControlExchange(channel, exchange) };
+  }
+
+  private declareControlExchange(channel: Channel, exchange: string): Promise<unknown> {
+    const { type, options } = controlExchange(this.options);
+    return channel.assertExchange(exchange, type, options);
+  }
+
+  private newConnection(purpose: string): BrokerConnection {
+    const connection = new BrokerConnection({
+      hosts: this.url.hosts,
+      virtualHost: this.url.virtualHost,
+      tls: this.url.tls,
+      options: this.options,
+      logger: this.logger,
+      purpose,
+    });
+    this.connections.add(connection);
+    return connection;
+  }
+}

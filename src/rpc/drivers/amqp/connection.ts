@@ -1,0 +1,195 @@
+/**
+ * One AMQP connection with failover across the host list, backoff between attempts
+ * (oslo's rabbit_retry_interval / rabbit_retry_backoff / rabbit_interval_max),
+ * TCP_NODELAY, heartbeats and TLS. It reconnects by itself after a loss until closed,
+ * and tells its users through `connected` / `lost` events.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import * as amqp from 'amqplib';
+import type { Logger } from '../../../log/logger.js';
+import { TransportError } from '../../errors.js';
+import type { TransportOptions } from '../../transport-options.js';
+import { describeBroker, type BrokerHost } from '../../transport-url.js';
+import { raceDeadline, sleep } from '../../util/time.js';
+
+/** Where and how to connect. */
+export interface BrokerConnectionParams {
+  hosts: readonly BrokerHost[];
+  virtualHost: string;
+  tls: boolean;
+  options: TransportOptions;
+  logger: Logger;
+  /** What the connection is for (`publish`, `listen:compute`, `reply`), shown in the broker. */
+  purpose: string;
+}
+
+/** A self-healing broker connection. Events: `connected` (model), `lost` (error). */
+export class BrokerConnection extends EventEmitter {
+  private model: amqp.ChannelModel | undefined;
+  private connecting: Promise<amqp.ChannelModel> | undefined;
+  private closed = false;
+  private failures = 0;
+  private hostIndex = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly hosts: BrokerHost[];
+
+  constructor(private readonly params: BrokerConnectionParams) {
+    super();
+    this.hosts = [...params.hosts];
+    if (params.options.kombu_failover_strategy === 'shuffle') shuffle(this.hosts);
+    this.on('error', () => {}); // errors are reported through `lost`; never let one escape
+  }
+
+  /** The open connection, if any. */
+  get current(): amqp.ChannelModel | undefined {
+    return this.model;
+  }
+
+  /** True once close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Resolves with an open connection, trying the hosts in turn with backoff. Rejects
+   * with a TransportError when `deadline` (epoch ms) passes first, or when closed.
+   */
+  connect(deadline = Infinity): Promise<amqp.ChannelModel> {
+    if (this.closed) return Promise.reject(new TransportError(`connection for ${this.params.purpose} is closed`));
+    if (this.model) return Promise.resolve(this.model);
+    this.connecting ??= this.connectLoop().finally(() => {
+      this.connecting = undefined;
+    });
+    if (deadline === Infinity) return this.connecting;
+    return raceDeadline(this.connecting, deadline, () => this.unreachableError());
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const model = this.model;
+    this.model = undefined;
+    if (model) await model.close().catch(() => {});
+  }
+
+  private async connectLoop(): Promise<amqp.ChannelModel> {
+    while (!this.closed) {
+      const host = this.hosts[this.hostIndex % this.hosts.length]!;
+      try {
+        const model = await this.open(host);
+        if (this.closed) {
+          await model.close().catch(() => {});
+          break;
+        }
+        this.adopt(model, host);
+        return model;
+      } catch (error) {
+        this.failures += 1;
+        this.hostIndex += 1;
+        const delay = this.backoffMs();
+        this.params.logger.warn(
+          { broker: describeBroker(host, this.params.virtualHost), purpose: this.params.purpose, err: scrub(error), retryInMs: delay },
+          'cannot connect to the broker; retrying',
+        );
+        await sleep(delay);
+      }
+    }
+    throw new TransportError(`connection for ${this.params.purpose} is closed`);
+  }
+
+  private async open(host: BrokerHost): Promise<amqp.ChannelModel> {
+    const { options } = this.params;
+    const tls = this.params.tls || options.ssl;
+    const credentials =
+      options.rabbit_login_method === 'PLAIN'
+        ? amqp.credentials.plain(host.username, host.password)
+        : amqp.credentials.amqplain(host.username, host.password);
+    return amqp.connect(
+      {
+        protocol: tls ? 'amqps' : 'amqp',
+        hostname: host.hostname,
+        port: host.port,
+        username: host.username,
+        password: host.password,
+        vhost: this.params.virtualHost,
+        heartbeat: options.heartbeat_timeout_threshold,
+      },
+      {
+        noDelay: true,
+        timeout: 10_000,
+        credentials,
+        clientProperties: { connection_name: `${basename(process.argv[1] ?? 'node')}:${process.pid}:${this.params.purpose}` },
+        ...(tls ? tlsSocketOptions(options) : {}),
+      },
+    );
+  }
+
+  private adopt(model: amqp.ChannelModel, host: BrokerHost): void {
+    this.model = model;
+    this.failures = 0;
+    const where = describeBroker(host, this.params.virtualHost);
+    model.on('error', (error: Error) => this.params.logger.warn({ err: scrub(error), purpose: this.params.purpose }, 'broker connection error'));
+    model.on('blocked', (reason: string) => this.params.logger.warn({ reason, broker: where }, 'broker blocked the connection (resource alarm)'));
+    model.on('unblocked', () => this.params.logger.info({ broker: where }, 'broker unblocked the connection'));
+    model.on('close', (error?: Error) => this.onClose(model, error));
+    this.params.logger.debug({ broker: where, purpose: this.params.purpose }, 'connected to the broker');
+    this.emit('connected', model);
+  }
+
+  private onClose(model: amqp.ChannelModel, error?: Error): void {
+    if (this.model !== model) return;
+    this.model = undefined;
+    if (this.closed) return;
+    const lost = new TransportError(`connection to the broker lost (${this.params.purpose})${error ? `: ${scrub(error).message}` : ''}`);
+    this.params.logger.warn({ purpose: this.params.purpose, err: scrub(error) }, 'broker connection lost; reconnecting');
+    this.emit('lost', lost);
+    const delay = Math.round(this.params.options.kombu_reconnect_delay * 1000);
+    // Not unref'd: a worker whose broker went away must stay alive to reconnect.
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch(() => {}); // connect() logs its own failures
+    }, delay);
+  }
+
+  private backoffMs(): number {
+    const { rabbit_retry_interval: first, rabbit_retry_backoff: step, rabbit_interval_max: max } = this.params.options;
+    return Math.round(Math.min(first + step * (this.failures - 1), max) * 1000);
+  }
+
+  private unreachableError(): TransportError {
+    const brokers = this.hosts.map((host) => describeBroker(host, this.params.virtualHost)).join(', ');
+    return new TransportError(`broker unreachable: no connection to ${brokers} for ${this.params.purpose}`);
+  }
+}
+
+function tlsSocketOptions(options: TransportOptions): Record<string, unknown> {
+  const socket: Record<string, unknown> = {};
+  if (options.ssl_ca_file) socket.ca = [readFileSync(options.ssl_ca_file)];
+  if (options.ssl_cert_file) socket.cert = readFileSync(options.ssl_cert_file);
+  if (options.ssl_key_file) socket.key = readFileSync(options.ssl_key_file);
+  // As oslo: validation only with a CA file; hostname check only when enforced.
+  socket.rejectUnauthorized = Boolean(options.ssl_ca_file);
+  if (!options.ssl_enforce_hostname_verification) socket.checkServerIdentity = () => undefined;
+  else socket.checkServerIdentity = (host: string, cert: PeerCertificate) => checkServerIdentity(host, cert);
+  return socket;
+}
+
+/** An error with any URL password masked. */
+function scrub(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const message = error.message.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@');
+  if (message === error.message) return error;
+  const copy = new Error(message);
+  copy.name = error.name;
+  return copy;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}

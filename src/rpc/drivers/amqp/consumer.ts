@@ -1,0 +1,190 @@
+/**
+ * A consumer on a listening connection of its own. `setup` declares its topology and
+ * names the queues to consume; after a connection loss or a broker-side cancel it is
+ * run again on a new channel, so servers and the reply queue recover by themselves.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../../../log/logger.js';
+import type { Delivery, DeliveryHandler } from '../driver.js';
+import type { BrokerConnection } from './connection.js';
+import { sleep } from '../../util/time.js';
+import { declarationMismatch, isPreconditionFailure } from './publisher.js';
+
+/** Declares what the consumer needs and returns the queues to consume. */
+export type ConsumerSetup = (channel: Channel) => Promise<string[]>;
+
+/** Where dead letters go (the driver's dead-letter queue). */
+export type DeadLetterSink = (message: ConsumeMessage, queue: string, reason: string) => Promise<void>;
+
+/** Parameters of a {@link Consumer}. */
+export interface ConsumerParams {
+  connection: BrokerConnection;
+  setup: ConsumerSetup;
+  handler: DeliveryHandler;
+  prefetch: number;
+  consumerArguments?: Record<string, unknown>;
+  deadLetter: DeadLetterSink;
+  logger: Logger;
+  /** Called when the connection is lost (deliveries in flight cannot be acked any more). */
+  onLost?: (error: Error) => void;
+  /** Runs on the channel at graceful close (e.g. delete the fanout queue). */
+  onClose?: (channel: Channel) => Promise<void>;
+  /** How long start() waits for the broker before it fails, in ms. */
+  startTimeoutMs: number;
+}
+
+/** A self-recovering consumer. */
+export class Consumer {
+  private channel: Channel | undefined;
+  private consumerTags: string[] = [];
+  private state: 'idle' | 'starting' | 'running' | 'cancelled' | 'closed' = 'idle';
+  private generation = 0;
+  private restarting = false;
+
+  constructor(private readonly params: ConsumerParams) {
+    params.connection.on('connected', (model: ChannelModel) => {
+      if (this.state === 'running') void this.restart(model);
+    });
+    params.connection.on('lost', (error: Error) => {
+      this.channel = undefined;
+      params.onLost?.(error);
+    });
+  }
+
+  /** Connects, declares and consumes; rejects with a clear error when the broker refuses. */
+  async start(): Promise<void> {
+    this.state = 'starting';
+    const model = await this.params.connection.connect(Date.now() + this.params.startTimeoutMs);
+    await this.open(model);
+    this.state = 'running';
+  }
+
+  /** Stops receiving new messages. */
+  async cancel(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    this.state = 'cancelled';
+    const channel = this.channel;
+    const tags = this.consumerTags;
+    this.consumerTags = [];
+    if (channel) await Promise.all(tags.map((tag) => channel.cancel(tag).catch(() => {})));
+  }
+
+  /** Requeues unsettled deliveries, runs `onClose`, closes the channel and connection. */
+  async close(): Promise<void> {
+    await this.cancel();
+    this.state = 'closed';
+    const channel = this.channel;
+    this.channel = undefined;
+    if (channel) {
+      try {
+        channel.nackAll(true);
+      } catch {
+        // channel already gone: the broker requeues by itself
+      }
+      await this.params.onClose?.(channel).catch((error: unknown) => this.params.logger.warn({ err: error }, 'cleanup at close failed'));
+      await channel.close().catch(() => {});
+    }
+    await this.params.connection.close();
+  }
+
+  private async open(model: ChannelModel): Promise<void> {
+    const generation = ++this.generation;
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.params.logger.warn({ err: error }, 'consumer channel error'));
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+      if (this.state === 'running' && this.params.connection.current === model) void this.restartLater();
+    });
+    try {
+      if (this.params.prefetch > 0) await channel.prefetch(this.params.prefetch, false);
+      const queues = await this.params.setup(channel);
+      this.channel = channel;
+      const tags: string[] = [];
+      for (const queue of queues) {
+        const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
+          noAck: false,
+          arguments: this.params.consumerArguments,
+        });
+        tags.push(consumerTag);
+      }
+      this.consumerTags = tags;
+    } catch (error) {
+      await channel.close().catch(() => {});
+      if (isPreconditionFailure(error)) throw declarationMismatch('the listener queues', error);
+      throw error;
+    }
+  }
+
+  private receive(channel: Channel, generation: number, queue: string, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted, failover): consume again on a new channel.
+      this.params.logger.warn({ queue }, 'broker cancelled the consumer; restarting it');
+      if (this.state === 'running') void this.restartLater();
+      return;
+    }
+    const delivery = this.toDelivery(channel, generation, queue, message);
+    try {
+      this.params.handler(delivery);
+    } catch (error) {
+      this.params.logger.error({ err: error, queue }, 'delivery handler threw; message requeued');
+      delivery.requeue();
+    }
+  }
+
+  private toDelivery(channel: Channel, generation: number, queue: string, message: ConsumeMessage): Delivery {
+    let settled = false;
+    const settle = (action: (ch: Channel) => void) => {
+      if (settled) return;
+      settled = true;
+      // A delivery from a channel that has since closed is redelivered by the broker.
+      if (generation !== this.generation || this.channel !== channel) return;
+      try {
+        action(channel);
+      } catch (error) {
+        this.params.logger.debug({ err: error }, 'could not settle a delivery; the broker will redeliver it');
+      }
+    };
+    const countHeader = message.properties.headers?.['x-delivery-count'];
+    return {
+      body: message.content,
+      queue,
+      exchange: message.fields.exchange,
+      routingKey: message.fields.routingKey,
+      redelivered: message.fields.redelivered,
+      deliveryCount: typeof countHeader === 'number' ? countHeader : undefined,
+      ack: () => settle((ch) => ch.ack(message)),
+      requeue: () => settle((ch) => ch.nack(message, false, true)),
+      deadLetter: async (reason) => {
+        if (settled) return;
+        try {
+          await this.params.deadLetter(message, queue, reason);
+        } catch (error) {
+          this.params.logger.error({ err: error, queue }, 'could not dead-letter a message; requeued');
+          settle((ch) => ch.nack(message, false, true));
+          return;
+        }
+        settle((ch) => ch.ack(message));
+      },
+    };
+  }
+
+  private async restartLater(): Promise<void> {
+    await sleep(1000);
+    const model = this.params.connection.current;
+    if (model && this.state === 'running' && !this.channel) await this.restart(model);
+  }
+
+  private async restart(model: ChannelModel): Promise<void> {
+    if (this.restarting) return;
+    this.restarting = true;
+    try {
+      await this.open(model);
+      this.params.logger.info('consumer restarted');
+    } catch (error) {
+      this.params.logger.error({ err: error }, 'could not restart the consumer; retrying');
+      void this.restartLater();
+    } finally {
+      this.restarting = false;
+    }
+  }
+}

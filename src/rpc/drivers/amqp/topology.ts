@@ -1,0 +1,58 @@
+/**
+ * Declaration flags and arguments for every entity, exactly as oslo.messaging's rabbit
+ * driver declares them for the same options (spec §1.3, §1.4). RabbitMQ refuses a
+ * redeclaration with different flags (406), so these must match byte for byte.
+ */
+import type { Options } from 'amqplib';
+import type { TransportOptions } from '../../transport-options.js';
+
+/** Flags of an exchange declaration. */
+export interface ExchangeDeclaration {
+  type: 'topic' | 'fanout';
+  options: Options.AssertExchange;
+}
+
+/** The control exchange (`nova`, `openstack`, ...): a topic exchange. */
+export function controlExchange(options: TransportOptions): ExchangeDeclaration {
+  return { type: 'topic', options: { durable: isDurable(options), autoDelete: options.amqp_auto_delete } };
+}
+
+/** `<topic>_fanout`: never durable, auto-delete. */
+export function fanoutExchange(): ExchangeDeclaration {
+  return { type: 'fanout', options: { durable: false, autoDelete: true } };
+}
+
+/** `<topic>` and `<topic>.<server>` work queues, and notification queues. */
+export function workQueue(options: TransportOptions): Options.AssertQueue {
+  const args: Record<string, unknown> = {};
+  if (options.rabbit_ha_queues) args['x-ha-policy'] = 'all';
+  if (options.rabbit_quorum_queue) {
+    args['x-queue-type'] = 'quorum';
+    if (options.rabbit_quorum_delivery_limit) args['x-delivery-limit'] = options.rabbit_quorum_delivery_limit;
+    if (options.rabbit_quorum_max_memory_length) args['x-max-in-memory-length'] = options.rabbit_quorum_max_memory_length;
+    if (options.rabbit_quorum_max_memory_bytes) args['x-max-in-memory-bytes'] = options.rabbit_quorum_max_memory_bytes;
+  }
+  return { durable: isDurable(options), autoDelete: options.amqp_auto_delete, exclusive: false, arguments: args };
+}
+
+/** Per-process queues (`<topic>_fanout_<hex>`, `reply_<hex>`): transient, with x-expires. */
+export function transientQueue(options: TransportOptions): Options.AssertQueue {
+  const args: Record<string, unknown> = { 'x-expires': options.rabbit_transient_queues_ttl * 1000 };
+  if (options.rabbit_ha_queues) args['x-ha-policy'] = 'all';
+  return { durable: false, autoDelete: false, exclusive: false, arguments: args };
+}
+
+/** The dead-letter queue: novarpc's own, durable so poison messages survive a restart. */
+export function deadLetterQueue(): Options.AssertQueue {
+  return { durable: true, autoDelete: false, exclusive: false, arguments: {} };
+}
+
+/** oslo makes the control exchange and work queues durable for either option. */
+function isDurable(options: TransportOptions): boolean {
+  return options.amqp_durable_queues || options.rabbit_quorum_queue;
+}
+
+/** Consumer arguments (`x-cancel-on-ha-failover` when enabled). */
+export function consumerArguments(options: TransportOptions): Record<string, unknown> | undefined {
+  return options.enable_cancel_on_failover ? { 'x-cancel-on-ha-failover': true } : undefined;
+}

@@ -1,0 +1,213 @@
+/**
+ * RpcServer: consumes `<topic>`, `<topic>.<server>` and a fanout queue, dispatches to
+ * endpoints, replies to calls. Ack policy (ARCHITECTURE.md): calls are acknowledged
+ * when dispatch begins (at most once, as oslo); casts after the handler settles, so a
+ * crashed worker's cast is redelivered. A handler that throws is reported (reply or
+ * log), never requeued. Undecodable messages and messages delivered more than
+ * `max_delivery_attempts` times go to the dead-letter queue. Workers never crash on input.
+ */
+import type { Logger } from '../log/logger.js';
+import { RequestContext } from './context.js';
+import { resolveMethod, type Endpoint } from './dispatcher.js';
+import type { Delivery, Listener } from './drivers/driver.js';
+import { InvalidTarget, MalformedMessage, RpcError } from './errors.js';
+import { ReplySender, type CallOutcome } from './reply-sender.js';
+import { Target, type TargetFields } from './target.js';
+import type { Transport } from './transport.js';
+import { DeliveryRunner } from './util/delivery-runner.js';
+import { RecentCounts, RecentIds } from './util/recent-ids.js';
+import { decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
+
+/** Server settings. */
+export interface ServerOptions {
+  /** Handlers running at once; default the transport's `executor_thread_pool_size` (64). */
+  maxConcurrency?: number;
+  /** Seconds stop() waits for in-flight handlers; default 30. */
+  drainTimeout?: number;
+  /** Send stack traces in failure replies (debug only); default false. */
+  sendTracebacks?: boolean;
+  /** How many recent `_unique_id`s are remembered to drop duplicates; default 1024. */
+  duplicateWindow?: number;
+  /** Logger; default the transport's. */
+  logger?: Logger;
+}
+
+/** Counters, for tests, metrics and the operator. */
+export interface ServerStats {
+  handled: number;
+  failed: number;
+  duplicates: number;
+  deadLettered: number;
+}
+
+/** Serves RPC requests for one topic/server. */
+export class RpcServer {
+  readonly target: Target;
+  readonly stats: ServerStats = { handled: 0, failed: 0, duplicates: 0, deadLettered: 0 };
+  private readonly logger: Logger;
+  private readonly runner: DeliveryRunner;
+  private readonly replies: ReplySender;
+  private readonly recentIds: RecentIds;
+  private readonly redeliveries = new RecentCounts(4096);
+  private readonly maxConcurrency: number;
+  private listener: Listener | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    target: Target | TargetFields,
+    private readonly endpoints: readonly Endpoint[],
+    private readonly options: ServerOptions = {},
+  ) {
+    this.target = target instanceof Target ? target : new Target(target);
+    if (!this.target.topic || !this.target.server) {
+      throw new InvalidTarget(`An RPC server needs a topic and a server (${this.target.describe()})`);
+    }
+    if (endpoints.length === 0) throw new TypeError('An RPC server needs at least one endpoint');
+    this.logger = (options.logger ?? transport.logger).child({ topic: this.target.topic, server: this.target.server });
+    this.maxConcurrency = options.maxConcurrency ?? transport.options.executor_thread_pool_size;
+    this.runner = new DeliveryRunner(this.maxConcurrency, (delivery) => this.process(delivery), this.logger);
+    this.recentIds = new RecentIds(options.duplicateWindow ?? 1024);
+    this.replies = new ReplySender(
+      transport.driver,
+      {
+        missingConsumerRetrySeconds: transport.options.kombu_missing_consumer_retry_timeout,
+        maxMessageBytes: transport.options.max_message_size,
+        sendTracebacks: options.sendTracebacks ?? false,
+      },
+      this.logger,
+    );
+  }
+
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.runner.running;
+  }
+
+  /** Declares the queues and starts consuming. */
+  start(): Promise<void> {
+    this.starting ??= this.listen();
+    return this.starting;
+  }
+
+  /**
+   * Stops consuming, requeues what has not started, waits for running handlers (at
+   * most `drainTimeout` s), then closes the listener and its fanout queue.
+   */
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => {});
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
+    await listener.cancel();
+    const requeued = this.runner.stop();
+    const drainSeconds = this.options.drainTimeout ?? 30;
+    const drained = await this.runner.idle(drainSeconds * 1000);
+    if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their casts will be redelivered');
+    await listener.close();
+    this.logger.info({ requeued, drained }, 'RPC server stopped');
+  }
+
+  private async listen(): Promise<void> {
+    const prefetch = this.transport.options.rabbit_qos_prefetch_count || this.maxConcurrency;
+    this.listener = await this.transport.driver.listenRpc(
+      {
+        exchange: this.target.exchange ?? this.transport.controlExchange,
+        topic: this.target.topic!,
+        server: this.target.server!,
+        prefetch,
+      },
+      (delivery) => this.runner.push(delivery),
+    );
+    this.logger.info({ prefetch, maxConcurrency: this.maxConcurrency }, 'RPC server consuming');
+  }
+
+  private async process(delivery: Delivery): Promise<void> {
+    const request = await this.decode(delivery);
+    if (!request) return;
+    if (this.exceededAttempts(delivery, request)) {
+      await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`);
+      return;
+    }
+    if (request.uniqueId && !this.recentIds.add(request.uniqueId)) {
+      this.stats.duplicates += 1;
+      this.logger.info({ method: request.method, uniqueId: request.uniqueId }, 'duplicate message dropped');
+      delivery.ack();
+      return;
+    }
+    const isCall = Boolean(request.msgId && request.replyQueue);
+    if (isCall) delivery.ack();
+    try {
+      const outcome = await this.dispatch(request);
+      if (isCall) this.runner.track(this.replies.sendFinal(request.replyQueue!, request.msgId!, outcome));
+    } finally {
+      if (!isCall) delivery.ack();
+    }
+  }
+
+  /** Decodes a delivery; a malformed one is answered when possible and dead-lettered. */
+  private async decode(delivery: Delivery): Promise<IncomingRequest | undefined> {
+    let document: Record<string, unknown> | undefined;
+    try {
+      document = decodeDocument(delivery.body, this.transport.options.max_message_size);
+      return toIncomingRequest(document);
+    } catch (error) {
+      const reason = error instanceof MalformedMessage ? error.message : `undecodable message: ${String(error)}`;
+      const msgId = document?._msg_id;
+      const replyQueue = document?._reply_q;
+      if (typeof msgId === 'string' && msgId && typeof replyQueue === 'string' && replyQueue) {
+        this.runner.track(this.replies.sendFinal(replyQueue, msgId, { ok: false, error: new MalformedMessage(reason) }));
+      }
+      await this.deadLetter(delivery, reason);
+      return undefined;
+    }
+  }
+
+  private exceededAttempts(delivery: Delivery, request: IncomingRequest): boolean {
+    if (!delivery.redelivered) return false;
+    const previous =
+      delivery.deliveryCount ?? this.redeliveries.increment(request.uniqueId ?? delivery.body.toString('base64', 0, 256));
+    return previous >= this.transport.options.max_delivery_attempts;
+  }
+
+  private async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    this.stats.deadLettered += 1;
+    this.logger.warn({ queue: delivery.queue, reason }, 'message moved to the dead-letter queue');
+    await delivery.deadLetter(reason);
+  }
+
+  private async dispatch(request: IncomingRequest): Promise<CallOutcome> {
+    const context = RequestContext.fromDict(request.context);
+    const log = this.logger.child({ request_id: context.requestId, method: request.method });
+    const stopHeartbeat = this.startHeartbeat(request);
+    try {
+      const { handler } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);
+      const result = await handler(context, request.args);
+      this.stats.handled += 1;
+      log.debug('handled');
+      return { ok: true, result: result === undefined ? null : result };
+    } catch (error) {
+      this.stats.failed += 1;
+      if (error instanceof RpcError) log.warn({ code: error.code, reason: error.message }, 'request failed');
+      else log.error({ err: error }, 'handler raised');
+      return { ok: false, error };
+    } finally {
+      stopHeartbeat();
+    }
+  }
+
+  /** Call-monitor heartbeats every `_timeout`/2 s, only when the caller asked (spec §4.4). */
+  private startHeartbeat(request: IncomingRequest): () => void {
+    const monitor = request.callMonitorTimeout;
+    if (!request.msgId || !request.replyQueue || monitor === null) return () => {};
+    const interval = Math.trunc(monitor) / 2;
+    if (!(interval >= 1)) {
+      this.logger.info({ callMonitorTimeout: monitor }, 'call-monitor timeout too small for heartbeats');
+      return () => {};
+    }
+    const timer = setInterval(() => {
+      this.runner.track(this.replies.sendHeartbeat(request.replyQueue!, request.msgId!));
+    }, interval * 1000);
+    return () => clearInterval(timer);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * `getTransport(url)`: the entry point. A Transport owns one driver (RabbitMQ or the
+ * memory bus), the resolved options, a logger, and this process's reply queue.
+ */
+import { silentLogger, type Logger } from '../log/logger.js';
+import { AmqpDriver } from './drivers/amqp/amqp-driver.js';
+import type { DeadLetterStore, Driver } from './drivers/driver.js';
+import { MemoryBus } from './drivers/memory/memory-bus.js';
+import { MemoryDriver } from './drivers/memory/memory-driver.js';
+import type { WireErrorClass } from './errors.js';
+import { ReplyWaiter } from './reply-waiter.js';
+import { resolveOptions, type TransportOptionInput, type TransportOptions } from './transport-options.js';
+import { parseTransportUrl } from './transport-url.js';
+
+/** How to build a transport, beyond its URL. */
+export interface TransportConfig {
+  /** Options in code; the URL query overrides them (operators win). */
+  options?: TransportOptionInput;
+  /** pino logger; default: silent. */
+  logger?: Logger;
+  /** For `memory://`: the bus to join, so several transports in one process can talk. */
+  bus?: MemoryBus;
+  /** Remote error classes a caller rebuilds as themselves (oslo's allowed_remote_exmods). */
+  allowedRemoteErrors?: readonly WireErrorClass[];
+}
+
+/** A connection to a message bus. Create with {@link getTransport}. */
+export class Transport {
+  /** The resolved options (URL query over code options over defaults). */
+  readonly options: TransportOptions;
+  readonly logger: Logger;
+  readonly driver: Driver;
+  readonly allowedRemoteErrors: readonly WireErrorClass[];
+  private replyWaiter: ReplyWaiter | undefined;
+
+  /** Use {@link getTransport}. */
+  constructor(driver: Driver, options: TransportOptions, logger: Logger, allowedRemoteErrors: readonly WireErrorClass[]) {
+    this.driver = driver;
+    this.options = options;
+    this.logger = logger;
+    this.allowedRemoteErrors = allowedRemoteErrors;
+  }
+
+  /** The default control exchange (`control_exchange`). */
+  get controlExchange(): string {
+    return this.options.control_exchange;
+  }
+
+  /** Operator access to the dead-letter queue. */
+  get deadLetters(): DeadLetterStore {
+    return this.driver.deadLetters;
+  }
+
+  /** This process's reply waiter (one reply queue per transport), created on first use. */
+  replies(): ReplyWaiter {
+    this.replyWaiter ??= new ReplyWaiter(this.driver, this.logger, this.allowedRemoteErrors, this.options.max_message_size);
+    return this.replyWaiter;
+  }
+
+  /** Fails pending calls and closes every connection. */
+  async close(): Promise<void> {
+    this.replyWaiter?.close();
+    await this.driver.close();
+  }
+}
+
+/**
+ * Creates a transport from an oslo-style URL: `rabbit://user:pass@host:5672/vhost?opt=v`
+ * (several comma-separated hosts for failover; `rabbits://` or `ssl=true` for TLS) or
+ * `memory://`. Throws InvalidTransportUrl, naming the bad part, for a bad URL or option.
+ * Connections are opened lazily, on first use.
+ */
+export function getTransport(url: string, config: TransportConfig = {}): Transport {
+  const parsed = parseTransportUrl(url);
+  const options = resolveOptions(config.options, parsed.query);
+  const logger = config.logger ?? silentLogger();
+  const driver: Driver =
+    parsed.scheme === 'memory' ? new MemoryDriver(config.bus ?? new MemoryBus()) : new AmqpDriver(parsed, options, logger);
+  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? []);
+}

@@ -1,0 +1,70 @@
+/**
+ * JSON as Python peers write it: strict UTF-8, plus the non-standard `NaN`,
+ * `Infinity` and `-Infinity` tokens that Python's json.dumps emits for floats.
+ */
+import { MalformedMessage, SerializationError } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const NON_FINITE_MARKER = '\u0000novarpc-nonfinite:';
+
+/** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new MalformedMessage('message body is not valid UTF-8');
+  }
+}
+
+/** JSON.parse that also accepts Python's NaN / Infinity / -Infinity tokens. */
+export function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (!/NaN|Infinity/.test(text)) throw error;
+    return JSON.parse(quoteNonFiniteTokens(text), (_key, value) => {
+      if (typeof value === 'string' && value.startsWith(NON_FINITE_MARKER)) {
+        const token = value.slice(NON_FINITE_MARKER.length);
+        return token === 'NaN' ? Number.NaN : token === '-Infinity' ? -Infinity : Infinity;
+      }
+      return value;
+    });
+  }
+}
+
+/** Rewrites bare NaN/Infinity tokens (outside strings) as marker strings. */
+function quoteNonFiniteTokens(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (inString) {
+      out += char;
+      if (char === '\\') out += text[++i] ?? '';
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') {
+      inString = true;
+      out += char;
+      continue;
+    }
+    const token = ['-Infinity', 'Infinity', 'NaN'].find((candidate) => text.startsWith(candidate, i));
+    if (token) {
+      out += JSON.stringify(NON_FINITE_MARKER + token);
+      i += token.length - 1;
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+/** JSON.stringify that turns its failures (BigInt, cycles) into a SerializationError. */
+export function stringifyJson(value: unknown, what: string): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    throw new SerializationError(`${what} cannot be sent as JSON: ${(error as Error).message}`, { cause: error });
+  }
+}

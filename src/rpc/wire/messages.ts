@@ -1,0 +1,205 @@
+/**
+ * The oslo.messaging message documents: envelope 2.0 around RPC requests, replies
+ * and notifications (spec §2–§4, §8), with strict decoding that turns anything
+ * malformed into a MalformedMessage naming what is wrong.
+ */
+import { randomUUID } from 'node:crypto';
+import { MalformedMessage, PayloadTooLarge } from '../errors.js';
+import { isValidVersion } from '../version.js';
+import { decodeUtf8, parsePythonJson, stringifyJson } from './json.js';
+
+/** A uuid4 as 32 hex characters, as oslo writes `_msg_id` and `_unique_id`. */
+export function uuidHex(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
+const CONTEXT_PREFIX = '_context_';
+
+/** What a client sends: a cast or a call. */
+export interface OutgoingRequest {
+  method: string;
+  args: Record<string, unknown>;
+  namespace?: string;
+  version?: string;
+  /** Present for calls only. */
+  call?: { msgId: string; replyQueue: string; callMonitorTimeout: number | null };
+  context: Record<string, unknown>;
+}
+
+/** A decoded RPC request. */
+export interface IncomingRequest {
+  method: string;
+  args: Record<string, unknown>;
+  namespace: string | null;
+  /** Requested version; "1.0" when the message has none (oslo's rule). */
+  version: string;
+  msgId: string | null;
+  replyQueue: string | null;
+  callMonitorTimeout: number | null;
+  uniqueId: string | null;
+  /** The `_context_*` entries with the prefix stripped. */
+  context: Record<string, unknown>;
+}
+
+/** A decoded reply. */
+export interface IncomingReply {
+  msgId: string;
+  result: unknown;
+  /** The failure JSON text, when the call failed. */
+  failure: string | null;
+  ending: boolean;
+}
+
+/** The notification document (the `messagingv2` inner message). */
+export interface NotificationMessage {
+  message_id: string;
+  publisher_id: string;
+  event_type: string;
+  priority: string;
+  payload: unknown;
+  timestamp: string;
+  context: Record<string, unknown>;
+}
+
+/** Wraps an inner document in envelope 2.0 and checks the size limit. */
+export function encodeEnvelope(inner: Record<string, unknown>, maxBytes: number): Buffer {
+  const text = stringifyJson({ 'oslo.version': '2.0', 'oslo.message': stringifyJson(inner, 'message') }, 'envelope');
+  const body = Buffer.from(text, 'utf8');
+  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
+  return body;
+}
+
+/** Encodes a request with the spec's key order (§3). */
+export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
+  const inner: Record<string, unknown> = { method: request.method, args: request.args };
+  if (request.namespace !== undefined) inner.namespace = request.namespace;
+  if (request.version !== undefined) inner.version = request.version;
+  if (request.call) {
+    inner._msg_id = request.call.msgId;
+    inner._reply_q = request.call.replyQueue;
+    inner._timeout = request.call.callMonitorTimeout;
+  }
+  inner._unique_id = uuidHex();
+  for (const [key, value] of Object.entries(request.context)) inner[CONTEXT_PREFIX + key] = value;
+  return encodeEnvelope(inner, maxBytes);
+}
+
+/** Encodes a reply: final (`ending: true`) or a call-monitor heartbeat. */
+export function encodeReply(
+  msgId: string,
+  outcome: { result?: unknown; failure?: string | null; ending: boolean },
+  maxBytes: number,
+): Buffer {
+  return encodeEnvelope(
+    { result: outcome.result ?? null, failure: outcome.failure ?? null, ending: outcome.ending, _msg_id: msgId, _unique_id: uuidHex() },
+    maxBytes,
+  );
+}
+
+/** Encodes a notification, enveloped (`messagingv2`) or bare (`messaging`). */
+export function encodeNotification(message: NotificationMessage, enveloped: boolean, maxBytes: number): Buffer {
+  const inner: Record<string, unknown> = {
+    message_id: message.message_id,
+    publisher_id: message.publisher_id,
+    event_type: message.event_type,
+    priority: message.priority,
+    payload: message.payload,
+    timestamp: message.timestamp,
+    _unique_id: uuidHex(),
+  };
+  for (const [key, value] of Object.entries(message.context)) inner[CONTEXT_PREFIX + key] = value;
+  if (enveloped) return encodeEnvelope(inner, maxBytes);
+  const body = Buffer.from(stringifyJson(inner, 'notification'), 'utf8');
+  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
+  return body;
+}
+
+/**
+ * Decodes a body to its inner document (spec §2.2): an envelope 2.x is opened, a bare
+ * object is taken as a 1.0 message; anything that is not an object is malformed.
+ */
+export function decodeDocument(body: Buffer, maxBytes: number): Record<string, unknown> {
+  if (body.length > maxBytes) throw new MalformedMessage(`message of ${body.length} bytes exceeds max_message_size of ${maxBytes} bytes`);
+  const outer = parseJsonObject(decodeUtf8(body), 'message body');
+  if (!('oslo.version' in outer) || !('oslo.message' in outer)) return outer;
+  const version = outer['oslo.version'];
+  const parsed = typeof version === 'string' ? /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(version) : null;
+  if (!parsed || Number(parsed[1]) !== 2 || Number(parsed[2]) !== 0) {
+    throw new MalformedMessage(`unsupported envelope version ${JSON.stringify(version)} (this peer speaks 2.0)`);
+  }
+  const inner = outer['oslo.message'];
+  if (typeof inner !== 'string') throw new MalformedMessage('envelope "oslo.message" is not a string');
+  return parseJsonObject(inner, '"oslo.message"');
+}
+
+/** Validates a decoded document as an RPC request. */
+export function toIncomingRequest(doc: Record<string, unknown>): IncomingRequest {
+  const { method, args, namespace, version, _msg_id: msgId, _reply_q: replyQueue, _timeout: timeout, _unique_id: uniqueId } = doc;
+  if (typeof method !== 'string' || method === '') throw new MalformedMessage('request has no "method" string');
+  if (args !== undefined && !isPlainObject(args)) throw new MalformedMessage(`"args" of ${method} is not an object`);
+  if (namespace != null && typeof namespace !== 'string') throw new MalformedMessage('"namespace" is not a string');
+  if (version != null && !isValidVersion(version)) throw new MalformedMessage(`"version" ${JSON.stringify(version)} is not "X.Y"`);
+  if (msgId != null && typeof msgId !== 'string') throw new MalformedMessage('"_msg_id" is not a string');
+  if (replyQueue != null && typeof replyQueue !== 'string') throw new MalformedMessage('"_reply_q" is not a string');
+  if (timeout != null && typeof timeout !== 'number') throw new MalformedMessage('"_timeout" is not a number');
+  const context: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = value;
+  }
+  return {
+    method,
+    args: (args as Record<string, unknown> | undefined) ?? {},
+    namespace: (namespace as string | null | undefined) ?? null,
+    version: (version as string | null | undefined) ?? '1.0',
+    msgId: msgId ? (msgId as string) : null,
+    replyQueue: replyQueue ? (replyQueue as string) : null,
+    callMonitorTimeout: (timeout as number | null | undefined) ?? null,
+    uniqueId: typeof uniqueId === 'string' ? uniqueId : null,
+    context,
+  };
+}
+
+/** Validates a decoded document as a reply. */
+export function toIncomingReply(doc: Record<string, unknown>): IncomingReply {
+  if (typeof doc._msg_id !== 'string') throw new MalformedMessage('reply has no "_msg_id"');
+  const failure = doc.failure;
+  return {
+    msgId: doc._msg_id,
+    result: doc.result ?? null,
+    failure: failure == null ? null : typeof failure === 'string' ? failure : JSON.stringify(failure),
+    ending: doc.ending === true,
+  };
+}
+
+/** Validates a decoded document as a notification. */
+export function toNotification(doc: Record<string, unknown>): NotificationMessage & { uniqueId: string | null } {
+  const context: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = value;
+  }
+  return {
+    message_id: typeof doc.message_id === 'string' ? doc.message_id : '',
+    publisher_id: typeof doc.publisher_id === 'string' ? doc.publisher_id : '',
+    event_type: typeof doc.event_type === 'string' ? doc.event_type : '',
+    priority: typeof doc.priority === 'string' ? doc.priority : '',
+    payload: doc.payload ?? null,
+    timestamp: typeof doc.timestamp === 'string' ? doc.timestamp : '',
+    context,
+    uniqueId: typeof doc._unique_id === 'string' ? doc._unique_id : null,
+  };
+}
+
+function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parsePythonJson(text);
+  } catch (error) {
+    throw new MalformedMessage(`${what} is not JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(value)) throw new MalformedMessage(`${what} is not a JSON object`);
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
