@@ -1,0 +1,4 @@
+import { behaviourSuite } from './behaviour.suite.js';
+import { memoryBusFactory } from '../support/harness.js';
+
+behaviourSuite(memoryBusFactory());
