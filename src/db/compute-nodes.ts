@@ -1,0 +1,141 @@
+/**
+ * Compute nodes: the capacity of each compute host and how much of it instances use.
+ * A claim is one conditional UPDATE, so two concurrent boots cannot both take the last
+ * gigabyte; a release gives the amounts back.
+ */
+import type { Knex } from 'knex';
+import type { DbContext } from './context.js';
+import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
+import { modelQuery } from './model-query.js';
+import { rowReader, utcNow } from './rows.js';
+import { withTransaction, type DbSession } from './session.js';
+
+/** A row of `compute_nodes`. */
+export interface ComputeNodeRow {
+  id: number;
+  host: string;
+  hypervisor_hostname: string | null;
+  service_id: number | null;
+  vcpus: number;
+  memory_mb: number;
+  local_gb: number;
+  vcpus_used: number;
+  memory_mb_used: number;
+  local_gb_used: number;
+  running_vms: number;
+  hypervisor_type: string | null;
+  hypervisor_version: number | null;
+  cpu_info: string | null;
+  created_at: Date;
+  updated_at: Date | null;
+  deleted_at: Date | null;
+  deleted: number;
+}
+
+/** What a compute host reports about itself; the used amounts are the db's business. */
+export type ComputeNodeReport = Pick<ComputeNodeRow, 'host' | 'vcpus' | 'memory_mb' | 'local_gb'> &
+  Partial<Pick<ComputeNodeRow, 'hypervisor_hostname' | 'service_id' | 'hypervisor_type' | 'hypervisor_version' | 'cpu_info'>>;
+
+/** Resources of one instance, claimed from or released to a node. */
+export interface ResourceAmounts {
+  memory_mb: number;
+  vcpus: number;
+  local_gb: number;
+}
+
+const readComputeNode = rowReader<ComputeNodeRow>({});
+const RESOURCES = [
+  { resource: 'memory_mb', used: 'memory_mb_used' },
+  { resource: 'vcpus', used: 'vcpus_used' },
+  { resource: 'local_gb', used: 'local_gb_used' },
+] as const;
+
+/** Creates the node of a host, or updates its capacity and hypervisor details. Returns the row. */
+export async function upsertComputeNode(
+  session: DbSession,
+  ctx: DbContext,
+  report: ComputeNodeReport,
+): Promise<ComputeNodeRow> {
+  return withTransaction(session, async (tx) => {
+    const now = utcNow();
+    const query = modelQuery(tx, ctx, 'compute_nodes').where('host', report.host);
+    const existing: { id: number } | undefined = await (tx.dialect === 'mysql' ? query.forUpdate() : query).first('id');
+    if (existing) {
+      await tx.knex('compute_nodes').where('id', existing.id).update({ ...report, updated_at: now });
+    } else {
+      await tx.knex('compute_nodes').insert({ hypervisor_hostname: report.host, ...report, created_at: now, deleted: 0 });
+    }
+    return getComputeNode(tx, ctx, report.host);
+  });
+}
+
+/** The node of a host; ComputeHostNotFound otherwise. */
+export async function getComputeNode(session: DbSession, ctx: DbContext, host: string): Promise<ComputeNodeRow> {
+  const row: unknown = await modelQuery(session, ctx, 'compute_nodes').where('host', host).first();
+  if (!row) throw new NotFoundError('ComputeHost', host);
+  return readComputeNode(row);
+}
+
+/** Every compute node, by host. */
+export async function listComputeNodes(session: DbSession, ctx: DbContext): Promise<ComputeNodeRow[]> {
+  const rows: unknown[] = await modelQuery(session, ctx, 'compute_nodes').orderBy('host');
+  return rows.map(readComputeNode);
+}
+
+/**
+ * Takes an instance's resources from a host, atomically: the usage only grows when the
+ * memory, vCPUs and disk all fit; otherwise ComputeResourcesUnavailable says what is
+ * short. Returns the node afterwards.
+ */
+export async function claimComputeResources(
+  session: DbSession,
+  ctx: DbContext,
+  host: string,
+  amounts: ResourceAmounts,
+): Promise<ComputeNodeRow> {
+  return withTransaction(session, async (tx) => {
+    const query = modelQuery(tx, ctx, 'compute_nodes').where('host', host);
+    for (const { resource, used } of RESOURCES) query.whereRaw('?? + ? <= ??', [used, amounts[resource], resource]);
+    const changes: Record<string, unknown> = { running_vms: tx.knex.raw('?? + 1', ['running_vms']), updated_at: utcNow() };
+    for (const { resource, used } of RESOURCES) changes[used] = tx.knex.raw('?? + ?', [used, amounts[resource]]);
+    const claimed = await query.update(changes);
+    const node = await getComputeNode(tx, ctx, host);
+    if (claimed === 0) throw new ComputeResourcesUnavailableError(host, shortfalls(node, amounts));
+    return node;
+  });
+}
+
+/** Gives an instance's resources back to a host (never below zero). Returns the node afterwards. */
+export async function releaseComputeResources(
+  session: DbSession,
+  ctx: DbContext,
+  host: string,
+  amounts: ResourceAmounts,
+): Promise<ComputeNodeRow> {
+  return withTransaction(session, async (tx) => {
+    const changes: Record<string, unknown> = { running_vms: subtractAtLeastZero(tx.knex, 'running_vms', 1), updated_at: utcNow() };
+    for (const { resource, used } of RESOURCES) changes[used] = subtractAtLeastZero(tx.knex, used, amounts[resource]);
+    const released = await modelQuery(tx, ctx, 'compute_nodes').where('host', host).update(changes);
+    if (released === 0) throw new NotFoundError('ComputeHost', host);
+    return getComputeNode(tx, ctx, host);
+  });
+}
+
+/** The compute node db functions, to bind on a Db. */
+export const computeNodeFunctions = {
+  upsert: upsertComputeNode,
+  get: getComputeNode,
+  list: listComputeNodes,
+  claim: claimComputeResources,
+  release: releaseComputeResources,
+};
+
+function subtractAtLeastZero(knex: Knex, column: string, amount: number): Knex.Raw {
+  return knex.raw('case when ?? > ? then ?? - ? else 0 end', [column, amount, column, amount]);
+}
+
+function shortfalls(node: ComputeNodeRow, amounts: ResourceAmounts): ResourceShortfall[] {
+  return RESOURCES.map(({ resource, used }) => ({ resource, requested: amounts[resource], free: node[resource] - node[used] })).filter(
+    (shortfall) => shortfall.requested > shortfall.free,
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * The schema migrations, as a knex migration source. They are imported modules rather
+ * than files found on disk, so they run the same from `src` under tsx/vitest and from
+ * the compiled `dist`.
+ */
+import type { Knex } from 'knex';
+import type { DbMigration } from './columns.js';
+import { flavorsAndImages } from './001_flavors_and_images.js';
+import { instances } from './002_instances.js';
+import { servicesAndComputeNodes } from './003_services_and_compute_nodes.js';
+import { networks } from './004_networks.js';
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly DbMigration[] = [flavorsAndImages, instances, servicesAndComputeNodes, networks];
+
+/** The tables the migrations create. */
+export const MIGRATED_TABLES: readonly string[] = [
+  'instance_types',
+  'images',
+  'image_metadata',
+  'instances',
+  'instance_metadata',
+  'instance_faults',
+  'instance_actions',
+  'instance_actions_events',
+  'services',
+  'compute_nodes',
+  'networks',
+  'fixed_ips',
+];
+
+/** A knex migration source serving {@link MIGRATIONS}. */
+export function createMigrationSource(): Knex.MigrationSource<DbMigration> {
+  return {
+    getMigrations: async () => [...MIGRATIONS],
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => ({ up: migration.up, down: migration.down }),
+  };
+}

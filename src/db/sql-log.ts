@@ -1,0 +1,103 @@
+/**
+ * SQL echo and slow-statement logging, from knex's query events. With echo on, every
+ * statement is logged at info; a statement slower than the threshold is logged at warn
+ * whether echo is on or not. Each line carries the statement, its bindings (secrets
+ * hidden), its duration, the rows it returned or changed and the request_id of the
+ * db call that issued it.
+ */
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { DbDialect } from './config.js';
+import type { DbContext } from './context.js';
+import { redactBindings } from './sql-redaction.js';
+
+/** Options of {@link attachSqlLogger}. */
+export interface SqlLoggerOptions {
+  logger: Logger;
+  dialect: DbDialect;
+  sqlEcho: boolean;
+  slowQueryMs: number;
+  /** Where the context of the running db call is found. */
+  contextStore: AsyncLocalStorage<DbContext>;
+}
+
+/** What knex passes to query listeners (not typed by knex). */
+interface QueryEvent {
+  __knexQueryUid?: string;
+  __knexTxId?: string;
+  sql: string;
+  bindings?: unknown[];
+  response?: unknown;
+}
+
+interface RunningStatement {
+  startedAt: number;
+  requestId: string | undefined;
+}
+
+/** Starts logging the statements of `knex`; returns the function that stops it. */
+export function attachSqlLogger(knex: Knex, options: SqlLoggerOptions): () => void {
+  const running = new Map<string, RunningStatement>();
+
+  const onQuery = (query: QueryEvent): void => {
+    const requestId = options.contextStore.getStore()?.requestId;
+    if (query.__knexQueryUid) {
+      running.set(query.__knexQueryUid, { startedAt: performance.now(), requestId });
+    } else if (options.sqlEcho) {
+      // Transaction control (BEGIN, COMMIT, ROLLBACK) has no uid and no response event.
+      options.logger.info({ sql: query.sql, request_id: requestId, tx_id: query.__knexTxId }, 'sql statement');
+    }
+  };
+  const finish = (query: QueryEvent, error: Error | undefined): void => {
+    const statement = query.__knexQueryUid ? running.get(query.__knexQueryUid) : undefined;
+    if (!statement) return;
+    running.delete(query.__knexQueryUid!);
+    const durationMs = Math.round((performance.now() - statement.startedAt) * 1000) / 1000;
+    const slow = durationMs >= options.slowQueryMs;
+    if (!slow && !options.sqlEcho) return;
+    const fields = {
+      sql: query.sql,
+      bindings: redactBindings(query.sql, query.bindings),
+      duration_ms: durationMs,
+      rows: error ? undefined : rowCount(options.dialect, query.response),
+      request_id: statement.requestId,
+      tx_id: query.__knexTxId,
+      error: error ? errorSummary(error, query.sql) : undefined,
+    };
+    if (slow) options.logger.warn({ ...fields, slow_query_ms: options.slowQueryMs }, 'slow sql statement');
+    else options.logger.info(fields, error ? 'sql statement failed' : 'sql statement');
+  };
+  const onResponse = (_response: unknown, query: QueryEvent): void => finish(query, undefined);
+  const onError = (error: Error, query: QueryEvent): void => finish(query, error);
+
+  knex.on('query', onQuery);
+  knex.on('query-response', onResponse);
+  knex.on('query-error', onError);
+  return () => {
+    knex.off('query', onQuery);
+    knex.off('query-response', onResponse);
+    knex.off('query-error', onError);
+    running.clear();
+  };
+}
+
+/** Rows returned by a SELECT, or changed by an INSERT, UPDATE or DELETE. */
+function rowCount(dialect: DbDialect, response: unknown): number | undefined {
+  const result = dialect === 'mysql' && Array.isArray(response) ? response[0] : response;
+  if (Array.isArray(result)) return result.length;
+  if (result && typeof result === 'object') {
+    const counts = result as { affectedRows?: number; changes?: number };
+    return counts.affectedRows ?? counts.changes;
+  }
+  return undefined;
+}
+
+function errorSummary(error: Error, sql: string): { code: unknown; message: string } {
+  const { code } = error as Error & { code?: unknown };
+  // knex prefixes the message with the SQL (never the bindings: compileSqlOnError is off).
+  const prefix = `${sql} - `;
+  const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return { code, message };
+}
