@@ -7,7 +7,7 @@ import { InvalidTarget, VersionCapError } from './errors.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
-import { encodeRequest, uuidHex } from './wire/messages.js';
+import { encodeContextEntries, encodeRequest, uuidHex } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
 export type ContextInput = RequestContext | Record<string, unknown>;
@@ -117,9 +117,22 @@ export class RpcClient {
       args,
       namespace: this.target.namespace,
       version: this.target.version,
-      context: context instanceof RequestContext ? context.toDict() : { ...context },
+      contextEntries: contextEntries(context),
     };
   }
+}
+
+/** Encoded context entries; a RequestContext is immutable, so its encoding is kept. */
+const encodedContexts = new WeakMap<RequestContext, string>();
+
+function contextEntries(context: ContextInput): string {
+  if (!(context instanceof RequestContext)) return encodeContextEntries(context);
+  let entries = encodedContexts.get(context);
+  if (entries === undefined) {
+    entries = encodeContextEntries(context.toDict());
+    encodedContexts.set(context, entries);
+  }
+  return entries;
 }
 
 function definedOnly<T extends object>(fields: T): Partial<T> {

@@ -117,8 +117,15 @@ export class RequestContext implements Readonly<RequestContextFields> {
   /**
    * The wire dict (before `_context_` prefixing): oslo.context 5 keys, nova's keys,
    * and `tenant` for older peers; unknown keys that came in are sent on unchanged.
+   * Keys whose value is null are left out: receivers read every key with a default.
    */
   toDict(): Record<string, unknown> {
+    const dict = this.fullDict();
+    for (const key of Object.keys(dict)) if (dict[key] === null) delete dict[key];
+    return dict;
+  }
+
+  private fullDict(): Record<string, unknown> {
     const dash = (value: string | null) => value ?? '-';
     return {
       ...this.extra,
@@ -148,7 +155,7 @@ export class RequestContext implements Readonly<RequestContextFields> {
 
   /** The context dict a notification carries: only oslo's safe keys (no auth token). */
   toNotificationDict(): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(this.toDict()).filter(([key]) => NOTIFICATION_SAFE_KEYS.has(key)));
+    return Object.fromEntries(Object.entries(this.fullDict()).filter(([key]) => NOTIFICATION_SAFE_KEYS.has(key)));
   }
 
   /** Builds a context from a wire dict, reading `project_id`, `tenant` or `project`. */

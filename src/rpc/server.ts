@@ -178,18 +178,17 @@ export class RpcServer {
 
   private async dispatch(request: IncomingRequest): Promise<CallOutcome> {
     const context = RequestContext.fromDict(request.context);
-    const log = this.logger.child({ request_id: context.requestId, method: request.method });
+    const log = () => this.logger.child({ request_id: context.requestId, method: request.method });
     const stopHeartbeat = this.startHeartbeat(request);
     try {
       const { handler } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);
       const result = await handler(context, request.args);
       this.stats.handled += 1;
-      log.debug('handled');
       return { ok: true, result: result === undefined ? null : result };
     } catch (error) {
       this.stats.failed += 1;
-      if (error instanceof RpcError) log.warn({ code: error.code, reason: error.message }, 'request failed');
-      else log.error({ err: error }, 'handler raised');
+      if (error instanceof RpcError) log().warn({ code: error.code, reason: error.message }, 'request failed');
+      else log().error({ err: error }, 'handler raised');
       return { ok: false, error };
     } finally {
       stopHeartbeat();

@@ -23,7 +23,8 @@ export interface OutgoingRequest {
   version?: string;
   /** Present for calls only. */
   call?: { msgId: string; replyQueue: string; callMonitorTimeout: number | null };
-  context: Record<string, unknown>;
+  /** The context entries, already encoded by {@link encodeContextEntries}. */
+  contextEntries: string;
 }
 
 /** A decoded RPC request. */
@@ -63,25 +64,40 @@ export interface NotificationMessage {
 
 /** Wraps an inner document in envelope 2.0 and checks the size limit. */
 export function encodeEnvelope(inner: Record<string, unknown>, maxBytes: number): Buffer {
-  const text = stringifyJson({ 'oslo.version': '2.0', 'oslo.message': stringifyJson(inner, 'message') }, 'envelope');
-  const body = Buffer.from(text, 'utf8');
+  return encodeEnvelopeText(stringifyJson(inner, 'message'), maxBytes);
+}
+
+/** Wraps an already-encoded inner document in envelope 2.0 (`oslo.message` is a string). */
+function encodeEnvelopeText(innerText: string, maxBytes: number): Buffer {
+  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${JSON.stringify(innerText)}}`, 'utf8');
   if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
   return body;
 }
 
+/**
+ * Encodes a context dict as the `"_context_<key>": value` members of the inner
+ * document (with a leading comma), so an immutable context is encoded once.
+ */
+export function encodeContextEntries(context: Record<string, unknown>): string {
+  let entries = '';
+  for (const [key, value] of Object.entries(context)) {
+    if (value === undefined) continue;
+    entries += `,${JSON.stringify(CONTEXT_PREFIX + key)}:${stringifyJson(value, `context key ${key}`)}`;
+  }
+  return entries;
+}
+
 /** Encodes a request with the spec's key order (§3). */
 export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
-  const inner: Record<string, unknown> = { method: request.method, args: request.args };
-  if (request.namespace !== undefined) inner.namespace = request.namespace;
-  if (request.version !== undefined) inner.version = request.version;
+  let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, `arguments of ${request.method}`)}`;
+  if (request.namespace !== undefined) inner += `,"namespace":${JSON.stringify(request.namespace)}`;
+  if (request.version !== undefined) inner += `,"version":${JSON.stringify(request.version)}`;
   if (request.call) {
-    inner._msg_id = request.call.msgId;
-    inner._reply_q = request.call.replyQueue;
-    inner._timeout = request.call.callMonitorTimeout;
+    const { msgId, replyQueue, callMonitorTimeout } = request.call;
+    inner += `,"_msg_id":"${msgId}","_reply_q":${JSON.stringify(replyQueue)},"_timeout":${JSON.stringify(callMonitorTimeout)}`;
   }
-  inner._unique_id = uuidHex();
-  for (const [key, value] of Object.entries(request.context)) inner[CONTEXT_PREFIX + key] = value;
-  return encodeEnvelope(inner, maxBytes);
+  inner += `,"_unique_id":"${uuidHex()}"${request.contextEntries}}`;
+  return encodeEnvelopeText(inner, maxBytes);
 }
 
 /** Encodes a reply: final (`ending: true`) or a call-monitor heartbeat. */

@@ -12,7 +12,6 @@ import type { Logger } from '../../../log/logger.js';
 import { MessageUndeliverable, TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { BrokerConnection } from './connection.js';
-import { raceDeadline } from '../../util/time.js';
 
 /** Properties on every message, as kombu sends them (spec §2.1). */
 export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
@@ -85,7 +84,7 @@ export class Publisher {
   async publish(request: PublishRequest): Promise<void> {
     const deadline = Date.now() + this.options.send_timeout * 1000;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.tryPublish(request, deadline);
+      const outcome = await this.tryPublish(request);
       if (outcome === 'confirmed') return;
       if (Date.now() >= deadline) {
         throw new TransportError(`publish to ${describe(request)} not confirmed within ${this.options.send_timeout}s (${attempt} attempts)`);
@@ -100,11 +99,14 @@ export class Publisher {
     await this.pool.clear().catch(() => {});
   }
 
-  private async tryPublish(request: PublishRequest, deadline: number): Promise<'confirmed' | 'retry'> {
-    const pooled = await this.acquire(request, deadline);
+  private async tryPublish(request: PublishRequest): Promise<'confirmed' | 'retry'> {
+    const pooled = await this.acquire(request);
     let confirmed: Promise<void>;
     try {
-      for (const declaration of request.declarations ?? []) await this.ensureDeclared(pooled, declaration);
+      // Declarations are awaited only the first time on a channel, so the hot path
+      // writes and returns the channel in the same tick it got it.
+      const pending = request.declarations?.filter((declaration) => !pooled.declared.has(declaration.key));
+      if (pending?.length) for (const declaration of pending) await this.declare(pooled, declaration);
       confirmed = this.write(pooled, request);
       if (!pooled.open) throw new TransportError('channel closed');
     } catch (error) {
@@ -126,14 +128,15 @@ export class Publisher {
     }
   }
 
-  private async acquire(request: PublishRequest, deadline: number): Promise<PooledChannel> {
-    const acquiring = this.pool.acquire();
+  /** Borrows a channel; generic-pool bounds the wait by `send_timeout`. */
+  private async acquire(request: PublishRequest): Promise<PooledChannel> {
     try {
-      return await raceDeadline(acquiring, deadline, () => new TransportError(`no broker connection to publish to ${describe(request)} within ${this.options.send_timeout}s`));
+      return await this.pool.acquire();
     } catch (error) {
-      acquiring.then((late) => this.pool.release(late), () => {});
-      if (error instanceof TransportError) throw error;
-      throw new TransportError(`no broker connection to publish to ${describe(request)}: ${(error as Error).message}`, { cause: error });
+      throw new TransportError(
+        `no broker connection to publish to ${describe(request)} within ${this.options.send_timeout}s: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -155,8 +158,7 @@ export class Publisher {
     return confirmed;
   }
 
-  private async ensureDeclared(pooled: PooledChannel, declaration: Declaration): Promise<void> {
-    if (pooled.declared.has(declaration.key)) return;
+  private async declare(pooled: PooledChannel, declaration: Declaration): Promise<void> {
     await declaration.declare(pooled.channel);
     pooled.declared.add(declaration.key);
   }

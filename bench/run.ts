@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
+ * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
+ * table per section and, with `--json FILE`, writes the figures as JSON.
+ * `--only rpc,db,e2e` picks sections; `--quick` runs small sizes (a smoke run).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import type { BenchSection } from './types.js';
+
+const argv = process.argv.slice(2);
+const jsonIndex = argv.indexOf('--json');
+const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
+const onlyIndex = argv.indexOf('--only');
+const only = onlyIndex === -1 ? ['rpc', 'db', 'e2e'] : argv[onlyIndex + 1]!.split(',');
+const quick = argv.includes('--quick');
+const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
+const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** A section runner; sections whose module is not there yet are reported as missing. */
+const SECTIONS: Record<string, () => Promise<BenchSection>> = {
+  rpc: async () => {
+    const { runRpcBench } = await import('./rpc.js');
+    return runRpcBench(
+      quick
+        ? { transportUrl, sequentialCalls: 300, concurrentCalls: 2000, casts: 2000, fanouts: 300, rssCalls: 10_000, rounds: 1 }
+        : { transportUrl },
+    );
+  },
+  db: async () => {
+    const { runDbBench } = await import('./db.js');
+    return runDbBench({ databaseUrl });
+  },
+  e2e: async () => {
+    const { runE2eBench } = await import('./e2e.js');
+    return runE2eBench({ transportUrl, databaseUrl, ...(quick ? { servers: 50, concurrency: 10 } : {}) });
+  },
+};
+
+function printSection(section: BenchSection): void {
+  console.log(`\n## ${section.title}\n`);
+  const header = ['figure', 'novarpc', 'baseline', 'ratio', 'target'];
+  const rows = section.rows.map((row) => [
+    row.name,
+    `${row.value} ${row.unit}`,
+    row.baseline === undefined ? '' : `${row.baseline} ${row.unit}`,
+    row.ratio === undefined ? '' : `${row.ratio}x`,
+    row.target ?? '',
+  ]);
+  const widths = header.map((_, column) => Math.max(header[column]!.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  for (const note of section.notes ?? []) console.log(`- ${note}`);
+}
+
+const results: BenchSection[] = [];
+let failed = false;
+for (const name of only) {
+  const runner = SECTIONS[name];
+  if (!runner) throw new Error(`unknown benchmark section "${name}" (known: ${Object.keys(SECTIONS).join(', ')})`);
+  const moduleFile = new URL(`./${name}.ts`, import.meta.url);
+  if (!existsSync(moduleFile)) {
+    console.log(`\n## ${name}: not available in this checkout`);
+    continue;
+  }
+  try {
+    const section = await runner();
+    results.push(section);
+    printSection(section);
+  } catch (error) {
+    failed = true;
+    console.error(`\n## ${name}: failed: ${(error as Error).stack ?? error}`);
+  }
+}
+if (jsonFile) await writeFile(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), sections: results }, null, 2)}\n`);
+process.exit(failed ? 1 : 0);
