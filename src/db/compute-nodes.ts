@@ -8,7 +8,7 @@ import type { DbContext } from './context.js';
 import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `compute_nodes`. */
 export interface ComputeNodeRow {
@@ -61,9 +61,9 @@ export async function upsertComputeNode(
     const query = modelQuery(tx, ctx, 'compute_nodes').where('host', report.host);
     const existing: { id: number } | undefined = await (tx.dialect === 'mysql' ? query.forUpdate() : query).first('id');
     if (existing) {
-      await tx.knex('compute_nodes').where('id', existing.id).update({ ...report, updated_at: now });
+      await table(tx, 'compute_nodes').where('id', existing.id).update({ ...report, updated_at: now });
     } else {
-      await tx.knex('compute_nodes').insert({ hypervisor_hostname: report.host, ...report, created_at: now, deleted: 0 });
+      await table(tx, 'compute_nodes').insert({ hypervisor_hostname: report.host, ...report, created_at: now, deleted: 0 });
     }
     return getComputeNode(tx, ctx, report.host);
   });
@@ -83,9 +83,9 @@ export async function listComputeNodes(session: DbSession, ctx: DbContext): Prom
 }
 
 /**
- * Takes an instance's resources from a host, atomically: the usage only grows when the
- * memory, vCPUs and disk all fit; otherwise ComputeResourcesUnavailable says what is
- * short. Returns the node afterwards.
+ * Takes an instance's resources from a host, atomically (one conditional UPDATE): the
+ * usage only grows when the memory, vCPUs and disk all fit; otherwise
+ * ComputeResourcesUnavailable says what is short. Returns the node read right after.
  */
 export async function claimComputeResources(
   session: DbSession,
@@ -93,16 +93,16 @@ export async function claimComputeResources(
   host: string,
   amounts: ResourceAmounts,
 ): Promise<ComputeNodeRow> {
-  return withTransaction(session, async (tx) => {
-    const query = modelQuery(tx, ctx, 'compute_nodes').where('host', host);
+  const claimed = await retryOnDeadlock(session, () => {
+    const query = modelQuery(session, ctx, 'compute_nodes').where('host', host);
     for (const { resource, used } of RESOURCES) query.whereRaw('?? + ? <= ??', [used, amounts[resource], resource]);
-    const changes: Record<string, unknown> = { running_vms: tx.knex.raw('?? + 1', ['running_vms']), updated_at: utcNow() };
-    for (const { resource, used } of RESOURCES) changes[used] = tx.knex.raw('?? + ?', [used, amounts[resource]]);
-    const claimed = await query.update(changes);
-    const node = await getComputeNode(tx, ctx, host);
-    if (claimed === 0) throw new ComputeResourcesUnavailableError(host, shortfalls(node, amounts));
-    return node;
+    const changes: Record<string, unknown> = { running_vms: session.knex.raw('?? + 1', ['running_vms']), updated_at: utcNow() };
+    for (const { resource, used } of RESOURCES) changes[used] = session.knex.raw('?? + ?', [used, amounts[resource]]);
+    return query.update(changes);
   });
+  const node = await getComputeNode(session, ctx, host);
+  if (claimed === 0) throw new ComputeResourcesUnavailableError(host, shortfalls(node, amounts));
+  return node;
 }
 
 /** Gives an instance's resources back to a host (never below zero). Returns the node afterwards. */
@@ -112,13 +112,13 @@ export async function releaseComputeResources(
   host: string,
   amounts: ResourceAmounts,
 ): Promise<ComputeNodeRow> {
-  return withTransaction(session, async (tx) => {
-    const changes: Record<string, unknown> = { running_vms: subtractAtLeastZero(tx.knex, 'running_vms', 1), updated_at: utcNow() };
-    for (const { resource, used } of RESOURCES) changes[used] = subtractAtLeastZero(tx.knex, used, amounts[resource]);
-    const released = await modelQuery(tx, ctx, 'compute_nodes').where('host', host).update(changes);
-    if (released === 0) throw new NotFoundError('ComputeHost', host);
-    return getComputeNode(tx, ctx, host);
+  const released = await retryOnDeadlock(session, () => {
+    const changes: Record<string, unknown> = { running_vms: subtractAtLeastZero(session.knex, 'running_vms', 1), updated_at: utcNow() };
+    for (const { resource, used } of RESOURCES) changes[used] = subtractAtLeastZero(session.knex, used, amounts[resource]);
+    return modelQuery(session, ctx, 'compute_nodes').where('host', host).update(changes);
   });
+  if (released === 0) throw new NotFoundError('ComputeHost', host);
+  return getComputeNode(session, ctx, host);
 }
 
 /** The compute node db functions, to bind on a Db. */

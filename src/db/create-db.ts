@@ -1,9 +1,8 @@
 /**
  * createDb: opens the pool for a connection URL, waits for the database, attaches SQL
  * logging and returns a Db whose resource functions are bound to it. Everything a Db
- * uses (pool, logger, context store) belongs to that Db; there is no global state.
+ * uses (pool, logger, open-transaction map) belongs to that Db; there is no global state.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import { silentLogger } from '../log/logger.js';
 import { computeNodeFunctions } from './compute-nodes.js';
@@ -21,7 +20,7 @@ import { instanceFunctions } from './instances.js';
 import { createMigrationSource } from './migrations/index.js';
 import { networkFunctions } from './networks.js';
 import { serviceFunctions } from './services.js';
-import { bindResource, withTransaction, type Bound, type DbSession } from './session.js';
+import { bindResource, sessionFor, withTransaction, type Bound, type DbSession } from './session.js';
 import { attachSqlLogger } from './sql-log.js';
 
 /** Every resource of the db API, each function taking a context then plain arguments. */
@@ -74,20 +73,21 @@ export async function createDb(config: DbConfig): Promise<Db> {
   const target = parseDatabaseUrl(resolved.url);
   const logger = (resolved.logger ?? silentLogger()).child({ component: 'db' });
   const knex = createKnex(target, resolved, logger);
-  const contextStore = new AsyncLocalStorage<DbContext>();
+  const transactionRequests = new Map<string, string | undefined>();
   const detachSqlLogger = attachSqlLogger(knex, {
     logger,
     dialect: target.dialect,
     sqlEcho: resolved.sqlEcho,
     slowQueryMs: resolved.slowQueryMs,
-    contextStore,
+    transactionRequests,
   });
   const session: DbSession = {
     knex,
     pool: knex,
     dialect: target.dialect,
     inTransaction: false,
-    contextStore,
+    statementContext: { requestId: undefined },
+    transactionRequests,
     targetDescription: target.description,
     deadlockRetries: resolved.deadlockRetries,
     deadlockRetryIntervalMs: resolved.deadlockRetryIntervalMs,
@@ -107,11 +107,9 @@ export async function createDb(config: DbConfig): Promise<Db> {
       knex,
       migrations,
       transaction: (ctx, fn) =>
-        contextStore
-          .run(ctx, () => withTransaction(session, (tx) => fn(bindResources(tx))))
-          .catch((error: unknown) => {
-            throw translateDbError(error, target.description);
-          }),
+        withTransaction(sessionFor(session, ctx), (tx) => fn(bindResources(tx))).catch((error: unknown) => {
+          throw translateDbError(error, target.description);
+        }),
       close,
     };
   } catch (error) {

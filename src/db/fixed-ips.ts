@@ -9,7 +9,7 @@ import type { DbContext } from './context.js';
 import { DbDeadlockError, NoMoreFixedIpsError, NotFoundError } from './errors.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `fixed_ips`. */
 export interface FixedIpRow {
@@ -53,14 +53,13 @@ export async function allocateFixedIp(session: DbSession, ctx: DbContext, reques
     if (tx.dialect === 'mysql') free.forUpdate().skipLocked();
     const candidate: { id: number } | undefined = await free;
     if (!candidate) throw new NoMoreFixedIpsError(request.network_id);
-    const taken = await tx
-      .knex('fixed_ips')
+    const taken = await table(tx, 'fixed_ips')
       .where('id', candidate.id)
       .whereNull('instance_uuid')
       .update({ instance_uuid: request.instance_uuid, allocated: true, host: request.host ?? null, updated_at: utcNow() });
     // Cannot happen with the row lock; if it ever does, the transaction is re-run.
     if (taken !== 1) throw new DbDeadlockError(`fixed IP ${candidate.id} was taken concurrently`);
-    const row: unknown = await tx.knex('fixed_ips').where('id', candidate.id).first();
+    const row: unknown = await table(tx, 'fixed_ips').where('id', candidate.id).first();
     return readFixedIp(row);
   });
 }

@@ -8,7 +8,7 @@ import { ForbiddenError, NotFoundError } from './errors.js';
 import { deleteKeyValue, IMAGE_METADATA, readKeyValues, writeKeyValues, type Metadata } from './key-value.js';
 import { modelQuery, type ScopeOptions } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `images`. */
 export interface ImageRow {
@@ -62,7 +62,7 @@ export async function createImage(session: DbSession, ctx: DbContext, values: Ne
     deleted_at: null,
     deleted: 0,
   };
-  const [id] = await session.knex('images').insert(row);
+  const [id] = await table(session, 'images').insert(row);
   return readImage({ ...row, id: Number(id) });
 }
 

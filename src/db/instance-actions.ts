@@ -8,7 +8,7 @@ import { NotFoundError } from './errors.js';
 import { getInstance } from './instances.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `instance_actions`. */
 export interface InstanceActionRow {
@@ -76,7 +76,7 @@ export async function startInstanceAction(
     deleted_at: null,
     deleted: 0,
   };
-  const [id] = await session.knex('instance_actions').insert(row);
+  const [id] = await table(session, 'instance_actions').insert(row);
   return readAction({ ...row, id: Number(id) });
 }
 
@@ -90,7 +90,7 @@ export async function finishInstanceAction(
   return withTransaction(session, async (tx) => {
     const action = await actionOfRequest(tx, ctx, instanceUuid);
     const now = utcNow();
-    await tx.knex('instance_actions').where('id', action.id).update({ finish_time: now, message, updated_at: now });
+    await table(tx, 'instance_actions').where('id', action.id).update({ finish_time: now, message, updated_at: now });
     return { ...action, finish_time: now, message, updated_at: now };
   });
 }
@@ -133,7 +133,7 @@ export async function startInstanceActionEvent(
       deleted_at: null,
       deleted: 0,
     };
-    const [id] = await tx.knex('instance_actions_events').insert(row);
+    const [id] = await table(tx, 'instance_actions_events').insert(row);
     return readEvent({ ...row, id: Number(id) });
   });
 }
@@ -157,8 +157,8 @@ export async function finishInstanceActionEvent(
     const now = utcNow();
     const changes = { finish_time: now, result: outcome.result, traceback: outcome.traceback ?? null, details: outcome.details ?? null, updated_at: now };
     const eventRow = readEvent(started);
-    await tx.knex('instance_actions_events').where('id', eventRow.id).update(changes);
-    if (outcome.result === 'Error') await tx.knex('instance_actions').where('id', action.id).update({ message: 'Error', updated_at: now });
+    await table(tx, 'instance_actions_events').where('id', eventRow.id).update(changes);
+    if (outcome.result === 'Error') await table(tx, 'instance_actions').where('id', action.id).update({ message: 'Error', updated_at: now });
     return { ...eventRow, ...changes };
   });
 }

@@ -3,7 +3,7 @@ import { withReadDeleted, type DbContext } from './context.js';
 import { getInstance } from './instances.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import type { DbSession } from './session.js';
+import { table, type DbSession } from './session.js';
 
 /** A row of `instance_faults`. */
 export interface InstanceFaultRow {
@@ -48,7 +48,7 @@ export async function createInstanceFault(
     deleted_at: null,
     deleted: 0,
   };
-  const [id] = await session.knex('instance_faults').insert(row);
+  const [id] = await table(session, 'instance_faults').insert(row);
   return readFault({ ...row, id: Number(id) });
 }
 

@@ -10,7 +10,7 @@ import { NotFoundError, UnexpectedTaskStateError } from './errors.js';
 import { deleteAllKeyValues, INSTANCE_METADATA, writeKeyValues, type Metadata } from './key-value.js';
 import { modelQuery, softDeleteChanges, type ScopeOptions } from './model-query.js';
 import { escapeLike, rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `instances`. */
 export interface InstanceRow {
@@ -100,7 +100,7 @@ export async function createInstance(session: DbSession, ctx: DbContext, values:
     deleted: 0,
   };
   const insert = async (tx: DbSession): Promise<InstanceRow> => {
-    const [id] = await tx.knex('instances').insert(row);
+    const [id] = await table(tx, 'instances').insert(withoutNulls(row));
     if (metadata) await writeKeyValues(tx, INSTANCE_METADATA, row.uuid, metadata, { replace: false });
     return readInstance({ ...row, id: Number(id) });
   };
@@ -115,9 +115,11 @@ export async function getInstance(session: DbSession, ctx: DbContext, uuid: stri
 }
 
 /**
- * Updates an instance and returns the new row. With `expectedTaskState`, the update is
- * one conditional UPDATE: when another worker moved the instance first, nothing changes
- * and UnexpectedTaskStateError names the expected and the actual state.
+ * Updates an instance and returns its row read right after. With `expectedTaskState`,
+ * the update is one conditional UPDATE: when another worker moved the instance first,
+ * nothing changes and UnexpectedTaskStateError names the expected and the actual state.
+ * The UPDATE is atomic on its own, so no transaction is opened (two round trips, not
+ * four); the row returned may already include a later writer's change.
  */
 export async function updateInstance(
   session: DbSession,
@@ -127,14 +129,14 @@ export async function updateInstance(
   options: InstanceUpdateOptions = {},
 ): Promise<InstanceRow> {
   const expected = options.expectedTaskState === undefined ? undefined : toStateList(options.expectedTaskState);
-  return withTransaction(session, async (tx) => {
-    const query = modelQuery(tx, ctx, 'instances', SCOPE).where('uuid', uuid);
+  const updated = await retryOnDeadlock(session, () => {
+    const query = modelQuery(session, ctx, 'instances', SCOPE).where('uuid', uuid);
     if (expected) whereStateIn(query, 'task_state', expected);
-    const updated = await query.update({ ...withoutKeys(changes), updated_at: utcNow() });
-    const row = await getInstance(tx, ctx, uuid);
-    if (updated === 0 && expected) throw new UnexpectedTaskStateError(uuid, expected, row.task_state);
-    return row;
+    return query.update({ ...withoutKeys(changes), updated_at: utcNow() });
   });
+  const row = await getInstance(session, ctx, uuid);
+  if (updated === 0 && expected) throw new UnexpectedTaskStateError(uuid, expected, row.task_state);
+  return row;
 }
 
 /** Instances the context may see, newest first, filtered and paged. */
@@ -185,7 +187,7 @@ export async function destroyInstance(session: DbSession, ctx: DbContext, uuid: 
   return withTransaction(session, async (tx) => {
     const instance = await getInstance(tx, ctx, uuid);
     const now = utcNow();
-    await tx.knex('instances').where('id', instance.id).update(softDeleteChanges(tx, now));
+    await table(tx, 'instances').where('id', instance.id).update(softDeleteChanges(tx, now));
     await deleteAllKeyValues(tx, INSTANCE_METADATA, uuid);
     return { ...instance, deleted: instance.id, deleted_at: now, updated_at: now };
   });
@@ -232,4 +234,9 @@ function whereStateIn(query: Knex.QueryBuilder, column: string, states: Readonly
 function withoutKeys(changes: InstanceChanges): Record<string, unknown> {
   const { id: _id, uuid: _uuid, deleted: _deleted, created_at: _created, ...rest } = changes as Record<string, unknown>;
   return rest;
+}
+
+/** The columns that carry a value: NULL is every nullable column's default, so the INSERT stays short. */
+function withoutNulls(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== null && value !== undefined));
 }

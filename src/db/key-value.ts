@@ -6,7 +6,7 @@
 import { NotFoundError, type DbResource } from './errors.js';
 import { modelQuery, softDeleteChanges } from './model-query.js';
 import { utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { table, withTransaction, type DbSession } from './session.js';
 
 /** Metadata as callers see it: key → value. */
 export type Metadata = Record<string, string | null>;
@@ -63,16 +63,16 @@ export async function writeKeyValues(
     for (const row of rows) existing.set(row.key, row);
     if (options.replace) {
       const removed = rows.filter((row) => !(row.key in metadata)).map((row) => row.id);
-      if (removed.length > 0) await tx.knex(spec.table).whereIn('id', removed).update(softDeleteChanges(tx, now));
+      if (removed.length > 0) await table(tx, spec.table).whereIn('id', removed).update(softDeleteChanges(tx, now));
     }
     const inserts: Array<Record<string, unknown>> = [];
     for (const [key, value] of Object.entries(metadata)) {
       const current = existing.get(key);
       if (!current) inserts.push({ [spec.ownerColumn]: owner, key, value, created_at: now, deleted: 0 });
       // `key` in the WHERE is redundant for the database but tells the SQL logger whose value this is.
-      else if (current.value !== value) await tx.knex(spec.table).where({ id: current.id, key }).update({ value, updated_at: now });
+      else if (current.value !== value) await table(tx, spec.table).where({ id: current.id, key }).update({ value, updated_at: now });
     }
-    if (inserts.length > 0) await tx.knex(spec.table).insert(inserts);
+    if (inserts.length > 0) await table(tx, spec.table).insert(inserts);
     return readKeyValues(tx, spec, owner);
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { DbContext, ReadDeleted } from './context.js';
-import type { DbSession } from './session.js';
+import { table, type DbSession } from './session.js';
 
 /** How a table is scoped. */
 export interface ScopeOptions {
@@ -17,7 +17,7 @@ export interface ScopeOptions {
 }
 
 /**
- * A query builder on `table` that only reaches the rows the context may see:
+ * A query builder on `tableName` that only reaches the rows the context may see:
  * - soft delete: `deleted = 0` for read_deleted 'no' (default), `deleted <> 0` for 'only',
  *   no filter for 'yes';
  * - project scoping: a non-admin context only reaches rows of its own project (and public
@@ -27,13 +27,13 @@ export interface ScopeOptions {
 export function modelQuery(
   session: DbSession,
   ctx: DbContext,
-  table: string,
+  tableName: string,
   options: ScopeOptions = {},
 ): Knex.QueryBuilder {
-  const query = session.knex(table);
-  applySoftDeleteFilter(query, table, options.readDeleted ?? ctx.readDeleted ?? 'no');
+  const query = table(session, tableName);
+  applySoftDeleteFilter(query, tableName, options.readDeleted ?? ctx.readDeleted ?? 'no');
   if (options.projectColumn && !ctx.isAdmin) {
-    applyProjectScope(query, ctx, table, options.projectColumn, options.publicColumn);
+    applyProjectScope(query, ctx, tableName, options.projectColumn, options.publicColumn);
   }
   return query;
 }

@@ -8,7 +8,7 @@ import { NotFoundError } from './errors.js';
 import { layoutIpv4Network } from './ipv4.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `networks`. */
 export interface NetworkRow {
@@ -62,11 +62,11 @@ export async function createNetwork(session: DbSession, _ctx: DbContext, values:
     deleted: 0,
   };
   return withTransaction(session, async (tx) => {
-    const [id] = await tx.knex('networks').insert(row);
+    const [id] = await table(tx, 'networks').insert(row);
     const networkId = Number(id);
     const addresses = assignable.map((address) => ({ address, network_id: networkId, created_at: now, deleted: 0 }));
     for (let i = 0; i < addresses.length; i += FIXED_IP_BATCH) {
-      await tx.knex('fixed_ips').insert(addresses.slice(i, i + FIXED_IP_BATCH));
+      await table(tx, 'fixed_ips').insert(addresses.slice(i, i + FIXED_IP_BATCH));
     }
     return readNetwork({ ...row, id: networkId });
   });

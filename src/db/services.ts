@@ -6,7 +6,7 @@ import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
 import { modelQuery, softDeleteChanges } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
-import { withTransaction, type DbSession } from './session.js';
+import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
 /** A row of `services`. */
 export interface ServiceRow {
@@ -65,7 +65,7 @@ export async function createService(session: DbSession, _ctx: DbContext, values:
     deleted_at: null,
     deleted: 0,
   };
-  const [id] = await session.knex('services').insert(row);
+  const [id] = await table(session, 'services').insert(row);
   return readService({ ...row, id: Number(id) });
 }
 
@@ -114,7 +114,7 @@ export async function updateService(
 
 /**
  * Records a heartbeat: report_count + 1 in the same statement (no lost increments),
- * updated_at and last_seen_up set to `now`. Returns the new row.
+ * updated_at and last_seen_up set to `now`. Returns the row read right after.
  */
 export async function recordServiceHeartbeat(
   session: DbSession,
@@ -122,13 +122,13 @@ export async function recordServiceHeartbeat(
   id: number,
   now: Date = utcNow(),
 ): Promise<ServiceRow> {
-  return withTransaction(session, async (tx) => {
-    const updated = await modelQuery(tx, ctx, 'services')
+  const updated = await retryOnDeadlock(session, () =>
+    modelQuery(session, ctx, 'services')
       .where('id', id)
-      .update({ report_count: tx.knex.raw('?? + 1', ['report_count']), updated_at: now, last_seen_up: now });
-    if (updated === 0) throw new NotFoundError('Service', id);
-    return getService(tx, ctx, id);
-  });
+      .update({ report_count: session.knex.raw('?? + 1', ['report_count']), updated_at: now, last_seen_up: now }),
+  );
+  if (updated === 0) throw new NotFoundError('Service', id);
+  return getService(session, ctx, id);
 }
 
 /** Soft-deletes a service (`nova service-delete`). */

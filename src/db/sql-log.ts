@@ -5,12 +5,10 @@
  * hidden), its duration, the rows it returned or changed and the request_id of the
  * db call that issued it.
  */
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DbDialect } from './config.js';
-import type { DbContext } from './context.js';
 import { redactBindings } from './sql-redaction.js';
 
 /** Options of {@link attachSqlLogger}. */
@@ -19,8 +17,8 @@ export interface SqlLoggerOptions {
   dialect: DbDialect;
   sqlEcho: boolean;
   slowQueryMs: number;
-  /** Where the context of the running db call is found. */
-  contextStore: AsyncLocalStorage<DbContext>;
+  /** request_id of each open transaction, by knex transaction id (see DbSession). */
+  transactionRequests: ReadonlyMap<string, string | undefined>;
 }
 
 /** What knex passes to query listeners (not typed by knex). */
@@ -30,6 +28,8 @@ interface QueryEvent {
   sql: string;
   bindings?: unknown[];
   response?: unknown;
+  /** Set by the session on every statement it builds. */
+  queryContext?: { requestId?: string };
 }
 
 interface RunningStatement {
@@ -42,7 +42,8 @@ export function attachSqlLogger(knex: Knex, options: SqlLoggerOptions): () => vo
   const running = new Map<string, RunningStatement>();
 
   const onQuery = (query: QueryEvent): void => {
-    const requestId = options.contextStore.getStore()?.requestId;
+    const requestId =
+      query.queryContext?.requestId ?? (query.__knexTxId ? options.transactionRequests.get(query.__knexTxId) : undefined);
     if (query.__knexQueryUid) {
       running.set(query.__knexQueryUid, { startedAt: performance.now(), requestId });
     } else if (options.sqlEcho) {

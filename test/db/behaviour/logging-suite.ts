@@ -38,8 +38,12 @@ export function loggingSuite(fixture: DbFixture): void {
       expect(update!.sql).toContain('`vm_state` = ?');
       const select = statements.find((line) => String(line.sql).startsWith('select') && line.request_id === 'req-echo-2');
       expect(select).toMatchObject({ rows: 1 });
-      // Transaction control is echoed too, under the same request.
-      expect(statements.some((line) => /^BEGIN/i.test(String(line.sql)) && line.request_id === 'req-echo-2')).toBe(true);
+      // Transaction control is echoed too, under the request that opened the transaction.
+      await db.instanceMetadata.update({ ...ctx, requestId: 'req-echo-3' }, instance.uuid, { role: 'web' });
+      const inTransaction = log.lines().filter((line) => line.request_id === 'req-echo-3').map((line) => String(line.sql));
+      expect(inTransaction[0]).toMatch(/^BEGIN/i);
+      expect(inTransaction.at(-1)).toMatch(/^COMMIT/i);
+      expect(inTransaction.some((sql) => sql.startsWith('insert into `instance_metadata`'))).toBe(true);
     });
 
     it('never logs a password or admin_pass bound in a statement', async () => {
