@@ -9,13 +9,22 @@ export interface DbFixture {
   readonly database: TestDatabase;
 }
 
-/** Creates the database and a migrated Db before the file's tests, drops both after. */
+/**
+ * Creates the database and a migrated Db before the file's tests, drops both after.
+ * When that fails (MariaDB unreachable, ...), every test fails with the reason: none
+ * is skipped.
+ */
 export function useDbFixture(openDatabase: () => Promise<TestDatabase>): DbFixture {
   let db: Db | undefined;
   let database: TestDatabase | undefined;
+  let setupError: unknown = new Error('the test database was not created');
   beforeAll(async () => {
-    database = await openDatabase();
-    db = await createDb({ url: database.url, migrate: true, maxPoolSize: 10, maxRetries: 0 });
+    try {
+      database = await openDatabase();
+      db = await createDb({ url: database.url, migrate: true, maxPoolSize: 10, maxRetries: 0 });
+    } catch (error) {
+      setupError = error;
+    }
   });
   afterAll(async () => {
     await db?.close();
@@ -23,11 +32,11 @@ export function useDbFixture(openDatabase: () => Promise<TestDatabase>): DbFixtu
   });
   return {
     get db(): Db {
-      if (!db) throw new Error('the test database was not created (see the beforeAll error)');
+      if (!db) throw setupError;
       return db;
     },
     get database(): TestDatabase {
-      if (!database) throw new Error('the test database was not created (see the beforeAll error)');
+      if (!database) throw setupError;
       return database;
     },
   };
