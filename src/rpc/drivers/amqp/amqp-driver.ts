@@ -126,8 +126,10 @@ export class AmqpDriver implements Driver {
 
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((consumer) => consumer.close().catch(() => {})));
-    await this.publisher.close();
+    // Connections first: a channel still being created for an unreachable broker then
+    // fails at once instead of holding the pool's drain forever.
     await Promise.all([...this.connections].map((connection) => connection.close()));
+    await this.publisher.close();
   }
 
   private async openReplyQueue(handler: DeliveryHandler, onLost: (error: Error) => void): Promise<string> {

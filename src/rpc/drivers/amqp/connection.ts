@@ -35,6 +35,7 @@ export class BrokerConnection extends EventEmitter {
   private hostIndex = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly hosts: BrokerHost[];
+  private lastError: Error | undefined;
 
   constructor(private readonly params: BrokerConnectionParams) {
     super();
@@ -88,6 +89,7 @@ export class BrokerConnection extends EventEmitter {
         this.adopt(model, host);
         return model;
       } catch (error) {
+        this.lastError = scrub(error);
         this.failures += 1;
         this.hostIndex += 1;
         const delay = this.backoffMs();
@@ -160,8 +162,14 @@ export class BrokerConnection extends EventEmitter {
   }
 
   private unreachableError(): TransportError {
+    return new TransportError(`broker unreachable: ${this.describeState()}`);
+  }
+
+  /** Where it connects and, when it is down, the last error; never a password. */
+  describeState(): string {
     const brokers = this.hosts.map((host) => describeBroker(host, this.params.virtualHost)).join(', ');
-    return new TransportError(`broker unreachable: no connection to ${brokers} for ${this.params.purpose}`);
+    if (this.model) return `connected to ${brokers}`;
+    return `no connection to ${brokers}${this.lastError ? ` (last error: ${this.lastError.message})` : ''}`;
   }
 }
 

@@ -134,7 +134,7 @@ export class Publisher {
       return await this.pool.acquire();
     } catch (error) {
       throw new TransportError(
-        `no broker connection to publish to ${describe(request)} within ${this.options.send_timeout}s: ${(error as Error).message}`,
+        `could not publish to ${describe(request)} within ${this.options.send_timeout}s: ${this.connection.describeState()}`,
         { cause: error },
       );
     }
