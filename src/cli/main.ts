@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * The novarpc command: `novarpc api|scheduler|compute|network|all` runs services,
+ * `novarpc demo` boots servers end to end in one process, `novarpc db-sync` migrates,
+ * and `novarpc servers|boot|services` are small API clients.
+ */
+import { Command, Option } from 'commander';
+import { createLogger } from '../log/logger.js';
+import { launch, type ServiceName } from '../services/runtime.js';
+import type { ServiceConfigInput } from '../services/config.js';
+import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
+import { loadConfig } from './config.js';
+import { runDemo } from './demo.js';
+import { envName, flagName, OPTIONS } from './options.js';
+import { runUntilSignal } from './signals.js';
+
+/** Adds every setting as a flag, plus --config-file, to a command. */
+function withSettings(command: Command): Command {
+  command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver])');
+  for (const option of OPTIONS) {
+    const placeholder = option.kind === 'bool' ? '[bool]' : `<${option.kind === 'list' ? 'list' : option.kind === 'string' ? 'value' : 'number'}>`;
+    const flag = new Option(`${flagName(option)} ${placeholder}`, `${option.help} [${option.section}] ${option.key}, env ${envName(option)}`);
+    command.addOption(flag);
+  }
+  return command;
+}
+
+/** Flag values keyed by flag name without dashes, as strings. */
+function flagValues(command: Command): Record<string, string | undefined> {
+  const values: Record<string, string | undefined> = {};
+  const opts = command.opts() as Record<string, unknown>;
+  for (const option of command.options) {
+    const value = opts[option.attributeName()];
+    if (value === undefined) continue;
+    values[option.long!.slice(2)] = value === true ? 'true' : String(value);
+  }
+  return values;
+}
+
+function configFor(command: Command, defaults: ServiceConfigInput) {
+  const { config, warnings } = loadConfig({
+    defaults,
+    configFile: command.opts().configFile as string | undefined,
+    env: process.env,
+    flags: flagValues(command),
+  });
+  return { config, warnings };
+}
+
+async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
+  const { config, warnings } = configFor(command, defaults);
+  const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
+  for (const warning of warnings) logger.warn(warning);
+  logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
+  const runtime = await launch({ config, services, logger });
+  if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
+  await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
+}
+
+function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
+
+function clientOptions(command: Command): ClientOptions {
+  const opts = command.opts() as { endpoint?: string; token?: string };
+  return {
+    endpoint: opts.endpoint ?? process.env.NOVARPC_ENDPOINT ?? 'http://127.0.0.1:8774/v2.1',
+    token: opts.token ?? process.env.NOVARPC_TOKEN ?? 'demo:demo',
+  };
+}
+
+function withClient(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'Compute API endpoint (env NOVARPC_ENDPOINT). Default http://127.0.0.1:8774/v2.1')
+    .option('--token <token>', 'X-Auth-Token; with noauth2 "user:project" (env NOVARPC_TOKEN). Default demo:demo');
+}
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command('novarpc')
+    .description('oslo.messaging-compatible RPC for TypeScript, and a small Nova-like cloud built on it.')
+    .showHelpAfterError();
+  const worker = { autoMigrate: false };
+  const describe: Array<[ServiceName | 'all', string, ServiceName[], ServiceConfigInput]> = [
+    ['api', 'Run the Compute API v2.1 over HTTP.', ['api'], { autoMigrate: true }],
+    ['scheduler', 'Run the scheduler worker (topic scheduler).', ['scheduler'], worker],
+    ['compute', 'Run a compute worker with the fake driver (topic compute.<host>).', ['compute'], worker],
+    ['network', 'Run the network worker (topic network).', ['network'], worker],
+    ['all', 'Run every service in this process.', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
+  ];
+  for (const [name, help, services, defaults] of describe) {
+    const command = withSettings(program.command(name).description(help));
+    command.action(async () => serve(command, services, defaults));
+  }
+
+  const demo = withSettings(program.command('demo').description('Boot servers end to end in one process and show each one\'s journey.'))
+    .option('--servers <n>', 'Servers to boot. Default 3', '3');
+  demo.action(async () => {
+    const { config } = configFor(demo, { autoMigrate: true, api: { listen: '127.0.0.1', port: 0 }, fakeDriver: { spawnTimeMs: 150 } });
+    await runDemo({ config, servers: Number(demo.opts().servers), out: process.stdout });
+  });
+
+  const dbSync = withSettings(program.command('db-sync').description('Run the database migrations and exit.'));
+  dbSync.action(async () => {
+    const { config } = configFor(dbSync, {});
+    const { createDb } = await import('../db/index.js');
+    const db = await createDb({ url: config.databaseConnection, migrate: true });
+    process.stdout.write(`database at ${await db.migrations.currentVersion()} (${db.description})\n`);
+    await db.close();
+  });
+
+  const servers = program.command('servers').description('Servers of the Compute API.');
+  const list = withClient(servers.command('list').description('List servers with status, host and addresses.'));
+  list.action(async () => serversListCommand(clientOptions(list), process.stdout));
+  const boot = withClient(program.command('boot').description('Boot a server through the API.'))
+    .argument('<name>', 'server name')
+    .option('--image <id>', 'image id (default: the first image)')
+    .option('--flavor <id>', 'flavor id. Default 1', '1')
+    .option('--meta <key=value...>', 'metadata items')
+    .option('--wait', 'wait until ACTIVE or ERROR');
+  boot.action(async (name: string) => bootCommand(clientOptions(boot), name, boot.opts(), process.stdout));
+  const services = withClient(program.command('services').description('List services and whether they are up (admin).'));
+  services.action(async () => servicesCommand(clientOptions(services), process.stdout));
+  return program;
+}
+
+const isMain = process.argv[1] && /(?:^|[\\/])main\.(?:js|ts)$/.test(process.argv[1]);
+if (isMain) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      process.stderr.write(`novarpc: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}

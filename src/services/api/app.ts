@@ -1,0 +1,134 @@
+/**
+ * The HTTP server of the Compute API v2.1 (fastify + pino). Every request gets a
+ * request_id (`req-<uuid>`, answered in `x-openstack-request-id`) that becomes the
+ * RequestContext's and so travels through every RPC hop and log line. Errors are the
+ * Compute API's JSON fault bodies; stack traces stay in the log.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Db } from '../../db/index.js';
+import type { Logger } from '../../log/logger.js';
+import { generateRequestId } from '../../rpc/index.js';
+import type { ServiceConfig } from '../config.js';
+import type { Authenticator } from './auth.js';
+import type { ComputeApi } from './compute-api.js';
+import { ApiFault, faultBody, toFault } from './faults.js';
+import { adminRoutes } from './routes/admin.js';
+import { catalogueRoutes } from './routes/catalogue.js';
+import { param } from './routes/context.js';
+import { metadataRoutes } from './routes/metadata.js';
+import { serverRoutes } from './routes/servers.js';
+
+/** What the HTTP app needs. */
+export interface ApiAppDeps {
+  api: ComputeApi;
+  db: Db;
+  config: ServiceConfig;
+  logger: Logger;
+  authenticate: Authenticator;
+}
+
+const VERSION_UPDATED = '2013-07-23T11:33:21Z';
+const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Builds the fastify app (not listening yet). */
+export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: () => generateRequestId(),
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.decorateRequest('novaContext', null);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new ApiFault(400, `Malformed request body: ${(error as Error).message}`), undefined);
+    }
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-openstack-request-id', request.id);
+    reply.header('x-compute-request-id', request.id);
+    reply.header('openstack-api-version', 'compute 2.1');
+    reply.header('x-openstack-nova-api-version', '2.1');
+    reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+    checkMicroversion(request);
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const fault = toFault(error);
+    if (fault.unexpected) request.log.error({ err: error }, 'unexpected API error');
+    else request.log.info({ status: fault.status, reason: fault.message }, 'request refused');
+    void reply.code(fault.status).send(faultBody(fault.status, fault.message));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send(faultBody(404, 'The resource could not be found.'));
+  });
+
+  app.get('/', async (request, reply) => {
+    reply.code(300);
+    return { versions: [versionDocument(request, 'v2.0'), versionDocument(request, 'v2.1')] };
+  });
+  for (const path of ['/v2.1', '/v2.1/']) app.get(path, async (request) => ({ version: versionDocument(request, 'v2.1') }));
+
+  const compute = async (scope: FastifyInstance) => {
+    scope.addHook('preHandler', async (request) => {
+      const context = deps.authenticate({
+        token: header(request, 'x-auth-token'),
+        requestId: request.id,
+        globalRequestId: globalRequestId(request),
+        remoteAddress: request.ip,
+      });
+      const pathProject = param(request, 'project_id');
+      if (pathProject && pathProject !== context.projectId && !context.isAdmin) {
+        throw new ApiFault(400, `Malformed request URL: URL's project_id '${pathProject}' doesn't match Context's project_id '${context.projectId}'`);
+      }
+      request.novaContext = context;
+      request.log = request.log.child({ user_id: context.userId, project_id: context.projectId });
+    });
+    serverRoutes(scope, deps.api);
+    metadataRoutes(scope, deps.db);
+    catalogueRoutes(scope, deps.db);
+    adminRoutes(scope, deps.db, deps.config);
+  };
+  void app.register(compute, { prefix: '/v2.1' });
+  void app.register(compute, { prefix: '/v2.1/:project_id' });
+  return app;
+}
+
+/** Nova's version document for `v2.0` or `v2.1`. */
+function versionDocument(request: FastifyRequest, id: 'v2.0' | 'v2.1'): Record<string, unknown> {
+  const host = `${request.protocol}://${request.host}`;
+  const current = id === 'v2.1';
+  return {
+    id,
+    status: current ? 'CURRENT' : 'SUPPORTED',
+    version: current ? '2.1' : '',
+    min_version: current ? '2.1' : '',
+    updated: current ? VERSION_UPDATED : '2011-01-21T11:33:21Z',
+    links: [{ rel: 'self', href: `${host}/${current ? 'v2.1' : 'v2'}/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+  };
+}
+
+/** Only microversion 2.1 is served; asking for a later one is a 406, as Nova answers. */
+function checkMicroversion(request: FastifyRequest): void {
+  const fromLegacy = header(request, 'x-openstack-nova-api-version');
+  const fromNew = /compute\s+([\d.]+|latest)/i.exec(header(request, 'openstack-api-version') ?? '')?.[1];
+  const asked = fromNew ?? fromLegacy;
+  if (!asked || asked === 'latest' || asked === '2.1' || asked === '2.0') return;
+  throw new ApiFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is 2.1.`);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function globalRequestId(request: FastifyRequest): string | null {
+  const value = header(request, 'x-openstack-request-id');
+  return value && REQUEST_ID.test(value) ? value : null;
+}

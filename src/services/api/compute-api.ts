@@ -1,0 +1,189 @@
+/**
+ * The API's server logic (Nova's compute/api.py): create (insert the rows, cast to the
+ * scheduler), delete (cast to the compute, or delete locally when its host is gone),
+ * and the view data of servers. Routes stay thin and call these.
+ */
+import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow } from '../../db/index.js';
+import type { Logger } from '../../log/logger.js';
+import type { ContractClient } from '../../rpc/contract.js';
+import type { RequestContext } from '../../rpc/index.js';
+import type { computeContract } from '../compute/contract.js';
+import type { ServiceConfig } from '../config.js';
+import { elevated, errorMessage } from '../context.js';
+import { failInstance } from '../instance-errors.js';
+import type { schedulerContract } from '../scheduler/contract.js';
+import { TaskState, VmState } from '../states.js';
+import { ApiFault, badRequest } from './faults.js';
+import type { ServerDetails } from './views.js';
+
+/** What the API logic needs. */
+export interface ComputeApiDeps {
+  db: Db;
+  scheduler: ContractClient<typeof schedulerContract.methods>;
+  compute: ContractClient<typeof computeContract.methods>;
+  config: ServiceConfig;
+  logger: Logger;
+}
+
+/** A validated create request. */
+export interface CreateRequest {
+  name: string;
+  imageRef: string;
+  flavorRef: string;
+  metadata?: Record<string, string>;
+  min_count?: number;
+  max_count?: number;
+  availability_zone?: string;
+  accessIPv4?: string;
+  accessIPv6?: string;
+  key_name?: string | null;
+}
+
+/** Server operations of the API. */
+export class ComputeApi {
+  private readonly networkLabels = new Map<number, string>();
+
+  constructor(readonly deps: ComputeApiDeps) {}
+
+  /** Creates `max_count` servers (at least `min_count`) and casts each to the scheduler. */
+  async create(ctx: RequestContext, request: CreateRequest): Promise<InstanceRow[]> {
+    const { db } = this.deps;
+    const flavor = await db.flavors.getByFlavorId(ctx, request.flavorRef).catch(rethrowAs400(`Flavor ${request.flavorRef} could not be found.`));
+    if (flavor.disabled) throw badRequest(`Flavor ${request.flavorRef} is disabled.`);
+    const image = await db.images.get(ctx, request.imageRef).catch(rethrowAs400(`Can not find requested image ${request.imageRef}.`));
+    if (image.status !== 'active') throw badRequest(`Image ${image.uuid} is not active.`);
+    if (image.min_ram > flavor.memory_mb) throw badRequest("Flavor's memory is too small for requested image.");
+    if (image.min_disk > flavor.root_gb) throw badRequest("Flavor's disk is too small for requested image.");
+    const minCount = request.min_count ?? 1;
+    const count = request.max_count ?? minCount;
+    if (minCount > count) throw badRequest('min_count must be <= max_count');
+    if (count > this.deps.config.api.maxCount) {
+      throw new ApiFault(403, `Quota exceeded: requested ${count} servers, at most ${this.deps.config.api.maxCount} per request.`);
+    }
+    const created: InstanceRow[] = [];
+    for (let index = 0; index < count; index++) {
+      const name = count > 1 ? `${request.name}-${index + 1}` : request.name;
+      created.push(await this.createOne(ctx, request, name, flavor));
+    }
+    return created;
+  }
+
+  private async createOne(ctx: RequestContext, request: CreateRequest, name: string, flavor: FlavorRow): Promise<InstanceRow> {
+    const { db, scheduler, logger } = this.deps;
+    const instance = await db.instances.create(ctx, {
+      display_name: name,
+      hostname: name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63),
+      image_ref: request.imageRef,
+      instance_type_id: flavor.id,
+      memory_mb: flavor.memory_mb,
+      vcpus: flavor.vcpus,
+      root_gb: flavor.root_gb,
+      ephemeral_gb: flavor.ephemeral_gb,
+      availability_zone: request.availability_zone ?? null,
+      access_ip_v4: request.accessIPv4 ?? null,
+      access_ip_v6: request.accessIPv6 ?? null,
+      key_name: request.key_name ?? null,
+      metadata: request.metadata ?? {},
+    });
+    await db.instanceActions.start(ctx, instance.uuid, 'create');
+    const requestSpec = {
+      instance_type: {
+        id: flavor.id, flavorid: flavor.flavorid, name: flavor.name, memory_mb: flavor.memory_mb,
+        vcpus: flavor.vcpus, root_gb: flavor.root_gb, ephemeral_gb: flavor.ephemeral_gb,
+      },
+      image_ref: request.imageRef,
+      availability_zone: request.availability_zone ?? null,
+      project_id: ctx.projectId,
+    };
+    const log = logger.child({ request_id: ctx.requestId, instance_id: instance.uuid });
+    try {
+      await scheduler.run_instance(ctx, { instance_id: instance.uuid, request_spec: requestSpec, filter_properties: {} });
+    } catch (error) {
+      await failInstance(db, elevated(ctx), instance.uuid, `Could not reach the scheduler: ${errorMessage(error)}`, null, log);
+      throw error;
+    }
+    log.info({ name, vm_state: instance.vm_state, task_state: instance.task_state }, 'server created; cast run_instance to scheduler');
+    return instance;
+  }
+
+  /**
+   * Deletes a server: the compute that runs it destroys it; a server without a host, or
+   * whose compute service is down, is deleted here (Nova's local delete).
+   */
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    const { db, compute, logger } = this.deps;
+    const instance = await db.instances.get(ctx, id);
+    const log = logger.child({ request_id: ctx.requestId, instance_id: id });
+    await db.instanceActions.start(ctx, id, 'delete');
+    if (instance.host && (await this.computeUp(ctx, instance.host))) {
+      await db.instances.update(ctx, id, { task_state: TaskState.DELETING });
+      await compute.prepare({ server: instance.host }).terminate_instance(ctx, { instance_id: id });
+      log.info({ task_state: TaskState.DELETING }, `delete cast to compute.${instance.host}`);
+      return;
+    }
+    await this.localDelete(ctx, instance);
+    log.info({ instance_host: instance.host, vm_state: VmState.DELETED }, 'server deleted locally (no live compute host)');
+  }
+
+  private async localDelete(ctx: RequestContext, instance: InstanceRow): Promise<void> {
+    const { db } = this.deps;
+    const admin = elevated(ctx);
+    if (instance.host) {
+      await db.computeNodes
+        .release(admin, instance.host, { memory_mb: instance.memory_mb ?? 0, vcpus: instance.vcpus ?? 0, local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0) })
+        .catch(() => undefined);
+    }
+    await db.fixedIps.releaseByInstance(admin, instance.uuid);
+    await db.instances.update(ctx, instance.uuid, { vm_state: VmState.DELETED, task_state: null, terminated_at: new Date() });
+    await db.instances.destroy(ctx, instance.uuid);
+  }
+
+  /** Whether the compute service of `host` is up and may take requests. */
+  async computeUp(ctx: RequestContext, host: string): Promise<boolean> {
+    try {
+      const service = await this.deps.db.services.getByHostAndBinary(elevated(ctx), host, 'nova-compute');
+      return isServiceUp(service, new Date(), this.deps.config.serviceDownTime);
+    } catch (error) {
+      if (isDbError(error, 'ServiceNotFound')) return false;
+      throw error;
+    }
+  }
+
+  /** The rows the full view of each server needs, loaded together. */
+  async details(ctx: RequestContext, instances: readonly InstanceRow[]): Promise<ServerDetails[]> {
+    const { db } = this.deps;
+    const admin = elevated(ctx);
+    const flavors = new Map<number, Promise<FlavorRow | undefined>>();
+    const flavorOf = (id: number | null) => {
+      if (id === null) return Promise.resolve(undefined);
+      if (!flavors.has(id)) flavors.set(id, db.flavors.get(admin, id).catch(() => undefined));
+      return flavors.get(id)!;
+    };
+    return Promise.all(
+      instances.map(async (instance) => {
+        const [metadata, ips, flavor, faults] = await Promise.all([
+          db.instanceMetadata.get(ctx, instance.uuid).catch(() => ({})),
+          db.fixedIps.listByInstance(admin, instance.uuid),
+          flavorOf(instance.instance_type_id),
+          instance.vm_state === VmState.ERROR ? db.instanceFaults.list(ctx, instance.uuid) : Promise.resolve([]),
+        ]);
+        for (const ip of ips) await this.networkLabel(admin, ip.network_id);
+        return { metadata, ips, networkLabels: this.networkLabels, flavor, fault: faults[0], isAdmin: ctx.isAdmin };
+      }),
+    );
+  }
+
+  private async networkLabel(ctx: RequestContext, networkId: number): Promise<void> {
+    if (this.networkLabels.has(networkId)) return;
+    const network = await this.deps.db.networks.get(ctx, networkId);
+    this.networkLabels.set(networkId, network.label);
+  }
+}
+
+/** A NotFound from a lookup in the request body is a 400, as Nova answers. */
+function rethrowAs400(message: string): (error: unknown) => never {
+  return (error) => {
+    if (isDbError(error) && error.code.endsWith('NotFound')) throw badRequest(message);
+    throw error;
+  };
+}

@@ -1,0 +1,51 @@
+/** /flavors and /images (nova's image proxy): list, detail, show. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db, FlavorFilters, ImageRow } from '../../../db/index.js';
+import { badRequest } from '../faults.js';
+import { flavorView, imageView } from '../views.js';
+import { baseUrl, contextOf, param, query } from './context.js';
+
+/** Registers the flavor and image routes. */
+export function catalogueRoutes(app: FastifyInstance, db: Db): void {
+  const flavors = async (request: FastifyRequest, detail: boolean) => {
+    const filters: FlavorFilters = {};
+    const minRam = numberQuery(request, 'minRam');
+    const minDisk = numberQuery(request, 'minDisk');
+    if (minRam !== undefined) filters.min_memory_mb = minRam;
+    if (minDisk !== undefined) filters.min_root_gb = minDisk;
+    const rows = await db.flavors.list(contextOf(request), filters);
+    return { flavors: rows.map((flavor) => flavorView(flavor, baseUrl(request), detail)) };
+  };
+  app.get('/flavors', (request) => flavors(request, false));
+  app.get('/flavors/detail', (request) => flavors(request, true));
+  app.get('/flavors/:id', async (request) => {
+    const flavor = await db.flavors.getByFlavorId(contextOf(request), param(request, 'id'));
+    return { flavor: flavorView(flavor, baseUrl(request), true) };
+  });
+
+  const images = async (request: FastifyRequest, detail: boolean) => {
+    const ctx = contextOf(request);
+    const filters: { name?: string; status?: string } = {};
+    const name = query(request, 'name');
+    const status = query(request, 'status');
+    if (name) filters.name = name;
+    if (status) filters.status = status.toLowerCase();
+    const rows = await db.images.list(ctx, filters);
+    const metadata = detail ? await Promise.all(rows.map((image) => db.images.getMetadata(ctx, image.uuid))) : [];
+    return { images: rows.map((image: ImageRow, i) => imageView(image, metadata[i], baseUrl(request), detail)) };
+  };
+  app.get('/images', (request) => images(request, false));
+  app.get('/images/detail', (request) => images(request, true));
+  app.get('/images/:id', async (request) => {
+    const ctx = contextOf(request);
+    const image = await db.images.get(ctx, param(request, 'id'));
+    return { image: imageView(image, await db.images.getMetadata(ctx, image.uuid), baseUrl(request), true) };
+  });
+}
+
+function numberQuery(request: FastifyRequest, name: string): number | undefined {
+  const value = query(request, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw badRequest(`Invalid ${name} filter [${value}]`);
+  return Number(value);
+}

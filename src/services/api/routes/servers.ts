@@ -1,0 +1,127 @@
+/** /servers: create, list, detail, show, update, delete, and /servers/{id}/ips. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { InstanceFilters } from '../../../db/index.js';
+import { vmStatesForStatus } from '../../states.js';
+import type { ComputeApi } from '../compute-api.js';
+import { badRequest, notFound } from '../faults.js';
+import { createServerBody, parseBody, updateServerBody } from '../schemas.js';
+import { performAction } from '../server-actions.js';
+import { addressesView, links, serverSummary, serverView } from '../views.js';
+import { baseUrl, contextOf, param, query } from './context.js';
+
+/** Registers the server routes. */
+export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
+  app.get('/servers', async (request) => {
+    const instances = await listServers(api, request);
+    return { servers: instances.map((instance) => serverSummary(instance, baseUrl(request))) };
+  });
+
+  app.get('/servers/detail', async (request) => {
+    const ctx = contextOf(request);
+    const instances = await listServers(api, request);
+    const details = await api.details(ctx, instances);
+    return { servers: instances.map((instance, i) => serverView(instance, details[i]!, baseUrl(request))) };
+  });
+
+  app.post('/servers', async (request, reply) => {
+    const ctx = contextOf(request);
+    const { server } = parseBody(createServerBody, request.body);
+    const created = await api.create(ctx, server);
+    const first = created[0]!;
+    const base = baseUrl(request);
+    reply.code(202).header('location', `${base}/servers/${first.uuid}`);
+    return {
+      server: {
+        id: first.uuid,
+        links: links(base, 'servers', first.uuid),
+        'OS-DCF:diskConfig': 'MANUAL',
+        security_groups: [{ name: 'default' }],
+        adminPass: server.adminPass ?? randomPassword(),
+      },
+    };
+  });
+
+  app.get('/servers/:id', async (request) => {
+    const ctx = contextOf(request);
+    const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
+    const [details] = await api.details(ctx, [instance]);
+    return { server: serverView(instance, details!, baseUrl(request)) };
+  });
+
+  app.put('/servers/:id', async (request) => {
+    const ctx = contextOf(request);
+    const { server } = parseBody(updateServerBody, request.body);
+    const changes: Record<string, string | null> = {};
+    if (server.name !== undefined) changes.display_name = server.name;
+    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = server.accessIPv4 || null;
+    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = server.accessIPv6 || null;
+    const instance = await api.deps.db.instances.update(ctx, param(request, 'id'), changes);
+    const [details] = await api.details(ctx, [instance]);
+    return { server: serverView(instance, details!, baseUrl(request)) };
+  });
+
+  app.delete('/servers/:id', async (request, reply) => {
+    await api.delete(contextOf(request), param(request, 'id'));
+    return reply.code(204).send();
+  });
+
+  app.post('/servers/:id/action', async (request, reply) => {
+    const result = await performAction(api, contextOf(request), param(request, 'id'), request.body, baseUrl(request));
+    for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+    reply.code(result.status);
+    return result.body === undefined ? reply.send() : result.body;
+  });
+
+  app.get('/servers/:id/ips', async (request) => {
+    return { addresses: await addresses(api, request) };
+  });
+
+  app.get('/servers/:id/ips/:network', async (request) => {
+    const label = param(request, 'network');
+    const all = await addresses(api, request);
+    if (!all[label]) throw notFound(`Instance is not a member of specified network ${label}.`);
+    return { [label]: all[label] };
+  });
+}
+
+async function listServers(api: ComputeApi, request: FastifyRequest) {
+  const ctx = contextOf(request);
+  const filters: InstanceFilters = {};
+  const allTenants = ['1', 'true', 'True'].includes(query(request, 'all_tenants') ?? '');
+  if (!ctx.isAdmin || !allTenants) filters.project_id = ctx.projectId ?? '';
+  const name = query(request, 'name');
+  if (name) filters.name = name;
+  const status = query(request, 'status');
+  if (status) {
+    const states = vmStatesForStatus(status);
+    if (states.length === 0) return [];
+    filters.vm_state = states;
+  }
+  const host = query(request, 'host');
+  if (host && ctx.isAdmin) filters.host = host;
+  const limit = query(request, 'limit');
+  if (limit !== undefined) {
+    if (!/^\d+$/.test(limit)) throw badRequest('limit must be a non-negative integer.');
+    filters.limit = Number(limit);
+  }
+  const marker = query(request, 'marker');
+  if (marker) filters.marker = marker;
+  try {
+    return await api.deps.db.instances.list(ctx, filters);
+  } catch (error) {
+    if (marker && (error as { code?: string }).code === 'MarkerNotFound') throw badRequest(`marker [${marker}] not found`);
+    throw error;
+  }
+}
+
+async function addresses(api: ComputeApi, request: FastifyRequest): Promise<Record<string, unknown[]>> {
+  const ctx = contextOf(request);
+  const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
+  const [details] = await api.details(ctx, [instance]);
+  return addressesView(details!.ips, details!.networkLabels);
+}
+
+function randomPassword(): string {
+  const alphabet = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  return Array.from({ length: 12 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
+}

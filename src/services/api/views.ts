@@ -1,0 +1,179 @@
+/**
+ * JSON views of the Compute API v2.1: servers, flavors, images, services, hypervisors,
+ * in the shapes python-novaclient reads.
+ */
+import { createHash } from 'node:crypto';
+import type { ComputeNodeRow, FixedIpRow, FlavorRow, ImageRow, InstanceFaultRow, InstanceRow, Metadata, ServiceRow } from '../../db/index.js';
+import { statusFromState } from '../states.js';
+
+/** `2012-08-20T21:11:09Z`, as Nova formats times. */
+export function isoTime(date: Date | null | undefined): string | null {
+  return date ? `${date.toISOString().slice(0, 19)}Z` : null;
+}
+
+/** Self and bookmark links of a resource. */
+export function links(base: string, collection: string, id: string | number): Array<{ rel: string; href: string }> {
+  const bookmark = base.replace(/\/v2\.1$/, '');
+  return [
+    { rel: 'self', href: `${base}/${collection}/${id}` },
+    { rel: 'bookmark', href: `${bookmark}/${collection}/${id}` },
+  ];
+}
+
+/** `addresses`: addresses by network label. */
+export function addressesView(ips: readonly FixedIpRow[], labels: ReadonlyMap<number, string>): Record<string, unknown[]> {
+  const addresses: Record<string, unknown[]> = {};
+  for (const ip of ips) {
+    const label = labels.get(ip.network_id) ?? 'private';
+    (addresses[label] ??= []).push({
+      version: 4,
+      addr: ip.address,
+      'OS-EXT-IPS:type': 'fixed',
+      'OS-EXT-IPS-MAC:mac_addr': macFor(ip.address),
+    });
+  }
+  return addresses;
+}
+
+/** Everything the full view of a server needs besides its row. */
+export interface ServerDetails {
+  metadata: Metadata;
+  ips: readonly FixedIpRow[];
+  networkLabels: ReadonlyMap<number, string>;
+  flavor: FlavorRow | undefined;
+  fault: InstanceFaultRow | undefined;
+  isAdmin: boolean;
+}
+
+/** The short view: id, name, links. */
+export function serverSummary(instance: InstanceRow, base: string): Record<string, unknown> {
+  return { id: instance.uuid, name: instance.display_name, links: links(base, 'servers', instance.uuid) };
+}
+
+/** The full view of GET /servers/{id} and /servers/detail. */
+export function serverView(instance: InstanceRow, details: ServerDetails, base: string): Record<string, unknown> {
+  const status = statusFromState(instance.vm_state, instance.task_state);
+  const view: Record<string, unknown> = {
+    id: instance.uuid,
+    name: instance.display_name,
+    status,
+    tenant_id: instance.project_id,
+    user_id: instance.user_id,
+    metadata: details.metadata,
+    hostId: instance.host ? createHash('sha224').update(`${instance.project_id ?? ''}${instance.host}`).digest('hex') : '',
+    image: instance.image_ref ? { id: instance.image_ref, links: links(base, 'images', instance.image_ref).slice(1) } : '',
+    flavor: { id: details.flavor?.flavorid ?? String(instance.instance_type_id), links: links(base, 'flavors', details.flavor?.flavorid ?? String(instance.instance_type_id)).slice(1) },
+    created: isoTime(instance.created_at),
+    updated: isoTime(instance.updated_at ?? instance.created_at),
+    addresses: addressesView(details.ips, details.networkLabels),
+    accessIPv4: instance.access_ip_v4 ?? '',
+    accessIPv6: instance.access_ip_v6 ?? '',
+    links: links(base, 'servers', instance.uuid),
+    'OS-DCF:diskConfig': 'MANUAL',
+    progress: status === 'ACTIVE' ? 100 : instance.progress,
+    'OS-EXT-AZ:availability_zone': instance.availability_zone ?? 'nova',
+    'OS-EXT-STS:vm_state': instance.vm_state,
+    'OS-EXT-STS:task_state': instance.task_state,
+    'OS-EXT-STS:power_state': instance.power_state,
+    'OS-SRV-USG:launched_at': isoTime(instance.launched_at),
+    'OS-SRV-USG:terminated_at': isoTime(instance.terminated_at),
+    key_name: instance.key_name,
+    security_groups: [{ name: 'default' }],
+    config_drive: '',
+    'os-extended-volumes:volumes_attached': [],
+  };
+  if (details.isAdmin) {
+    view['OS-EXT-SRV-ATTR:host'] = instance.host;
+    view['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.host;
+    view['OS-EXT-SRV-ATTR:instance_name'] = `instance-${instance.id.toString(16).padStart(8, '0')}`;
+  }
+  if (details.fault && (status === 'ERROR' || status === 'DELETED')) {
+    view.fault = { code: details.fault.code, message: details.fault.message, created: isoTime(details.fault.created_at) };
+  }
+  return view;
+}
+
+/** A flavor, short or detailed. */
+export function flavorView(flavor: FlavorRow, base: string, detail: boolean): Record<string, unknown> {
+  const summary = { id: flavor.flavorid, name: flavor.name, links: links(base, 'flavors', flavor.flavorid) };
+  if (!detail) return summary;
+  return {
+    ...summary,
+    ram: flavor.memory_mb,
+    vcpus: flavor.vcpus,
+    disk: flavor.root_gb,
+    swap: flavor.swap === 0 ? '' : flavor.swap,
+    rxtx_factor: flavor.rxtx_factor,
+    'OS-FLV-EXT-DATA:ephemeral': flavor.ephemeral_gb,
+    'OS-FLV-DISABLED:disabled': flavor.disabled,
+    'os-flavor-access:is_public': flavor.is_public,
+  };
+}
+
+/** An image, short or detailed (nova's image proxy shape). */
+export function imageView(image: ImageRow, metadata: Metadata | undefined, base: string, detail: boolean): Record<string, unknown> {
+  const summary = { id: image.uuid, name: image.name, links: links(base, 'images', image.uuid) };
+  if (!detail) return summary;
+  return {
+    ...summary,
+    status: image.status.toUpperCase(),
+    progress: image.status === 'active' ? 100 : 0,
+    minDisk: image.min_disk,
+    minRam: image.min_ram,
+    created: isoTime(image.created_at),
+    updated: isoTime(image.updated_at ?? image.created_at),
+    metadata: metadata ?? {},
+    'OS-EXT-IMG-SIZE:size': image.size,
+  };
+}
+
+/** A row of os-services. */
+export function serviceView(service: ServiceRow, up: boolean): Record<string, unknown> {
+  return {
+    id: service.id,
+    binary: service.binary,
+    host: service.host,
+    zone: service.binary === 'nova-compute' ? service.availability_zone : 'internal',
+    status: service.disabled ? 'disabled' : 'enabled',
+    state: up ? 'up' : 'down',
+    updated_at: isoTime(service.updated_at),
+    disabled_reason: service.disabled_reason,
+    forced_down: false,
+  };
+}
+
+/** A row of os-hypervisors, short or detailed. */
+export function hypervisorView(node: ComputeNodeRow, service: ServiceRow | undefined, up: boolean, detail: boolean): Record<string, unknown> {
+  const summary = {
+    id: node.id,
+    hypervisor_hostname: node.hypervisor_hostname ?? node.host,
+    state: up ? 'up' : 'down',
+    status: service?.disabled ? 'disabled' : 'enabled',
+  };
+  if (!detail) return summary;
+  return {
+    ...summary,
+    vcpus: node.vcpus,
+    memory_mb: node.memory_mb,
+    local_gb: node.local_gb,
+    vcpus_used: node.vcpus_used,
+    memory_mb_used: node.memory_mb_used,
+    local_gb_used: node.local_gb_used,
+    free_ram_mb: node.memory_mb - node.memory_mb_used,
+    free_disk_gb: node.local_gb - node.local_gb_used,
+    running_vms: node.running_vms,
+    hypervisor_type: node.hypervisor_type,
+    hypervisor_version: node.hypervisor_version,
+    current_workload: 0,
+    disk_available_least: node.local_gb - node.local_gb_used,
+    host_ip: '127.0.0.1',
+    cpu_info: node.cpu_info ?? '{}',
+    service: { host: node.host, id: service?.id ?? node.service_id, disabled_reason: service?.disabled_reason ?? null },
+  };
+}
+
+/** A stable fake MAC for an address (fa:16:3e:xx:xx:xx, like Neutron's). */
+function macFor(address: string): string {
+  const digest = createHash('md5').update(address).digest();
+  return ['fa', '16', '3e', ...[0, 1, 2].map((i) => digest[i]!.toString(16).padStart(2, '0'))].join(':');
+}

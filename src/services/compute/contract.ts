@@ -1,0 +1,67 @@
+/**
+ * The compute service's RPC surface (Nova's compute/rpcapi.py). Requests for one server
+ * go to `compute.<host>`, the host that runs it.
+ *
+ * Version history:
+ *   1.0 - Initial version: run_instance, terminate_instance, reboot_instance,
+ *         stop_instance, start_instance, rebuild_instance
+ *   1.1 - resize_instance, confirm_resize, revert_resize (resize on the same host)
+ *   1.2 - snapshot_instance, set_admin_password
+ */
+import { z } from 'zod';
+import { defineContract } from '../../rpc/contract.js';
+import { filterPropertiesSchema, requestSpecSchema } from '../scheduler/contract.js';
+
+const instanceOnly = z.strictObject({ instance_id: z.string().min(1) });
+
+export const computeContract = defineContract({
+  topic: 'compute',
+  version: '1.2',
+  methods: {
+    run_instance: {
+      kind: 'cast',
+      since: '1.0',
+      description: 'Build a server the scheduler placed here: network, block devices, spawn.',
+      args: z.strictObject({
+        instance_id: z.string().min(1),
+        request_spec: requestSpecSchema,
+        filter_properties: filterPropertiesSchema.default({}),
+      }),
+    },
+    terminate_instance: { kind: 'cast', since: '1.0', description: 'Destroy a server and free its resources.', args: instanceOnly },
+    reboot_instance: {
+      kind: 'cast',
+      since: '1.0',
+      description: 'Reboot a server (SOFT or HARD).',
+      args: z.strictObject({ instance_id: z.string().min(1), reboot_type: z.enum(['SOFT', 'HARD']).default('SOFT') }),
+    },
+    stop_instance: { kind: 'cast', since: '1.0', description: 'Power a server off.', args: instanceOnly },
+    start_instance: { kind: 'cast', since: '1.0', description: 'Power a server on.', args: instanceOnly },
+    rebuild_instance: {
+      kind: 'cast',
+      since: '1.0',
+      description: 'Re-create a server from an image, keeping its id and addresses.',
+      args: z.strictObject({ instance_id: z.string().min(1), image_ref: z.string().min(1), admin_password: z.string().nullish() }),
+    },
+    resize_instance: {
+      kind: 'cast',
+      since: '1.1',
+      description: 'Move a server to another flavor on this host; ends in VERIFY_RESIZE.',
+      args: z.strictObject({ instance_id: z.string().min(1), instance_type_id: z.number().int().positive() }),
+    },
+    confirm_resize: { kind: 'cast', since: '1.1', description: 'Keep the new flavor; free the old one.', args: instanceOnly },
+    revert_resize: { kind: 'cast', since: '1.1', description: 'Go back to the old flavor; free the new one.', args: instanceOnly },
+    snapshot_instance: {
+      kind: 'cast',
+      since: '1.2',
+      description: "Snapshot a server's disk into an image.",
+      args: z.strictObject({ instance_id: z.string().min(1), image_id: z.string().min(1) }),
+    },
+    set_admin_password: {
+      kind: 'cast',
+      since: '1.2',
+      description: "Set a server's administrator password.",
+      args: z.strictObject({ instance_id: z.string().min(1), new_pass: z.string() }),
+    },
+  },
+});

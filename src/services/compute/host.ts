@@ -1,0 +1,73 @@
+/**
+ * What every compute operation works with: the database, the driver, the other
+ * services' clients, the notifier, and a few helpers (CAS state steps, resource
+ * release) shared by the build, lifecycle and resize modules.
+ */
+import type { Db, InstanceChanges, InstanceRow, ResourceAmounts } from '../../db/index.js';
+import type { Logger } from '../../log/logger.js';
+import type { ContractClient } from '../../rpc/contract.js';
+import type { RequestContext } from '../../rpc/index.js';
+import type { ServiceConfig } from '../config.js';
+import type { networkContract } from '../network/contract.js';
+import type { schedulerContract } from '../scheduler/contract.js';
+import type { FakeDriver } from './fake-driver.js';
+import type { InstanceNotifier } from './notifications.js';
+
+/** The shared state of one compute host. */
+export interface ComputeHost {
+  host: string;
+  db: Db;
+  driver: FakeDriver;
+  network: ContractClient<typeof networkContract.methods>;
+  scheduler: ContractClient<typeof schedulerContract.methods>;
+  notifier: InstanceNotifier;
+  config: ServiceConfig;
+  logger: Logger;
+}
+
+/** The resources an instance row holds on its host. */
+export function instanceAmounts(instance: Pick<InstanceRow, 'memory_mb' | 'vcpus' | 'root_gb' | 'ephemeral_gb'>): ResourceAmounts {
+  return {
+    memory_mb: instance.memory_mb ?? 0,
+    vcpus: instance.vcpus ?? 0,
+    local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0),
+  };
+}
+
+/**
+ * One state step: a compare-and-swap of task_state (the update only happens when the
+ * server is still in `expected`), logged with the request_id so a server's journey can
+ * be followed across services.
+ */
+export async function step(
+  compute: ComputeHost,
+  ctx: RequestContext,
+  instanceId: string,
+  changes: InstanceChanges,
+  expected: string | null | ReadonlyArray<string | null>,
+): Promise<InstanceRow> {
+  const row = await compute.db.instances.update(ctx, instanceId, changes, { expectedTaskState: expected });
+  compute.logger.info(
+    { request_id: ctx.requestId, instance_id: instanceId, vm_state: row.vm_state, task_state: row.task_state, power_state: row.power_state },
+    'state changed',
+  );
+  return row;
+}
+
+/** Gives an instance's resources back to this host's compute node; failures are logged. */
+export async function releaseResources(compute: ComputeHost, ctx: RequestContext, amounts: ResourceAmounts): Promise<void> {
+  try {
+    await compute.db.computeNodes.release(ctx, compute.host, amounts);
+  } catch (error) {
+    compute.logger.error({ err: error, request_id: ctx.requestId, amounts }, 'could not release resources');
+  }
+}
+
+/** Casts deallocate_for_instance; a failure to send is logged. */
+export async function deallocateNetwork(compute: ComputeHost, ctx: RequestContext, instanceId: string): Promise<void> {
+  try {
+    await compute.network.deallocate_for_instance(ctx, { instance_id: instanceId });
+  } catch (error) {
+    compute.logger.error({ err: error, request_id: ctx.requestId, instance_id: instanceId }, 'could not ask the network service to release addresses');
+  }
+}

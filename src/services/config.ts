@@ -1,0 +1,122 @@
+/**
+ * The settings every service reads. The CLI fills them from flags, `NOVARPC_*` env and a
+ * nova.conf-style file; code (tests, the demo, the bench) builds them with
+ * {@link resolveServiceConfig}. Nothing here reads the environment: pass a config in.
+ */
+import { hostname } from 'node:os';
+
+/** The fake hypervisor's knobs. */
+export interface FakeDriverConfig {
+  /** Milliseconds a spawn (and a reboot, rebuild, resize) takes. */
+  spawnTimeMs: number;
+  /** Fail every spawn on this host (to exercise rescheduling). */
+  failSpawn: boolean;
+  /** Capacity the host reports. */
+  memoryMb: number;
+  vcpus: number;
+  localGb: number;
+}
+
+/** HTTP API settings. */
+export interface ApiConfig {
+  /** Address to listen on (`osapi_compute_listen`). */
+  listen: string;
+  /** Port (`osapi_compute_listen_port`); 0 picks a free one. */
+  port: number;
+  /** `noauth2` (token `user:project`, admin when user is `admin`) or `tokens` (a token file). */
+  authStrategy: 'noauth2' | 'tokens';
+  /** For `tokens`: lines `TOKEN USER PROJECT [admin]`. */
+  tokenFile: string;
+  /** Most servers one POST /servers may create. */
+  maxCount: number;
+}
+
+/** Everything a service process needs. */
+export interface ServiceConfig {
+  /** This host's name (`host`), e.g. compute1. */
+  host: string;
+  /** oslo transport URL (`transport_url`): `rabbit://user:pass@host:5672/` or `memory://`. */
+  transportUrl: string;
+  /** Exchange of every RPC (`control_exchange`). */
+  controlExchange: string;
+  /** Seconds a call waits for its reply (`rpc_response_timeout`). */
+  rpcResponseTimeout: number;
+  /** Database URL (`[database] connection`). */
+  databaseConnection: string;
+  /** Log every SQL statement (`[database] sql_echo`). */
+  sqlEcho: boolean;
+  /** Most database connections per process (`[database] max_pool_size`). */
+  dbMaxPoolSize: number;
+  /** Run the schema migrations at start-up. */
+  autoMigrate: boolean;
+  /** Seconds between heartbeats (`report_interval`). */
+  reportInterval: number;
+  /** Seconds without a heartbeat after which a service is down (`service_down_time`). */
+  serviceDownTime: number;
+  /** Seconds between runs of the periodic tasks (`periodic_interval`). */
+  periodicInterval: number;
+  /** Seconds a stopping service waits for in-flight work (`graceful_shutdown_timeout`). */
+  gracefulShutdownTimeout: number;
+  /** Build attempts of one server, the first included (`scheduler_max_attempts`). */
+  schedulerMaxAttempts: number;
+  /** Seconds a build may take before the compute puts it in ERROR (`instance_build_timeout`); 0 = never. */
+  instanceBuildTimeout: number;
+  /** Availability zone of this host's services (`default_availability_zone`). */
+  availabilityZone: string;
+  /** `messagingv2` sends notifications, `noop` drops them (`[notifications] driver`). */
+  notificationDriver: 'messagingv2' | 'noop';
+  /** Notification topics (`[notifications] topics`). */
+  notificationTopics: string[];
+  /** RPC handlers running at once per service (`executor_thread_pool_size`). */
+  executorPoolSize: number;
+  /** pino level (`log_level`; `debug = true` means debug). */
+  logLevel: string;
+  api: ApiConfig;
+  fakeDriver: FakeDriverConfig;
+}
+
+/** A partial config: any field, nested ones partially. */
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver'>> & {
+  api?: Partial<ApiConfig>;
+  fakeDriver?: Partial<FakeDriverConfig>;
+};
+
+/** The defaults: everything in one process on the memory bus and an in-memory SQLite. */
+export function defaultServiceConfig(): ServiceConfig {
+  return {
+    host: hostname(),
+    transportUrl: 'memory://',
+    controlExchange: 'nova',
+    rpcResponseTimeout: 60,
+    databaseConnection: 'sqlite://',
+    sqlEcho: false,
+    dbMaxPoolSize: 10,
+    autoMigrate: true,
+    reportInterval: 10,
+    serviceDownTime: 60,
+    periodicInterval: 60,
+    gracefulShutdownTimeout: 30,
+    schedulerMaxAttempts: 3,
+    instanceBuildTimeout: 600,
+    availabilityZone: 'nova',
+    notificationDriver: 'messagingv2',
+    notificationTopics: ['notifications'],
+    executorPoolSize: 64,
+    logLevel: 'info',
+    api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100 },
+    fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 131072, vcpus: 64, localGb: 4096 },
+  };
+}
+
+/** The defaults overlaid with `input`. */
+export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceConfig {
+  const defaults = defaultServiceConfig();
+  const defined = <T extends object>(value: T | undefined) =>
+    Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    ...defaults,
+    ...defined(input),
+    api: { ...defaults.api, ...defined(input.api) },
+    fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
+  } as ServiceConfig;
+}

@@ -1,0 +1,114 @@
+/**
+ * Launching services in one process: one transport and one database pool shared by the
+ * services asked for (`api`, `scheduler`, `compute`, `network`), each with its own
+ * Service host and child logger. `novarpc all` and the demo run them all; a worker
+ * process runs one.
+ */
+import { createDb, type Db } from '../db/index.js';
+import type { Logger } from '../log/logger.js';
+import { getTransport, InvalidArguments, type MemoryBus, type Transport } from '../rpc/index.js';
+import { ApiManager } from './api/manager.js';
+import { ComputeManager } from './compute/manager.js';
+import type { ServiceConfig } from './config.js';
+import { NetworkManager } from './network/manager.js';
+import { SchedulerManager } from './scheduler/manager.js';
+import { Service, type Manager } from './service.js';
+
+/** The services a process can run. */
+export const SERVICE_NAMES = ['api', 'scheduler', 'network', 'compute'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** What to launch. */
+export interface LaunchOptions {
+  config: ServiceConfig;
+  services: readonly ServiceName[];
+  logger: Logger;
+  /** Host names of the computes to run here; default `[config.host]`. */
+  computeHosts?: readonly string[];
+  /** For `memory://`: the bus to join (tests run several "processes" on one bus). */
+  bus?: MemoryBus;
+}
+
+/** Running services and what they share. */
+export interface Runtime {
+  readonly config: ServiceConfig;
+  readonly services: readonly Service[];
+  readonly transport: Transport;
+  readonly db: Db;
+  /** The API's `http://host:port`, when the API runs here. */
+  readonly apiUrl: string | undefined;
+  /** The compute managers running here, by host. */
+  readonly computes: ReadonlyMap<string, ComputeManager>;
+  /** Stops every service (in-flight work bounded by graceful_shutdown_timeout), then the pools. */
+  stop(): Promise<void>;
+}
+
+/** Opens the transport and the database, then starts the services (network and scheduler first). */
+export async function launch(options: LaunchOptions): Promise<Runtime> {
+  const { config, logger } = options;
+  const transport = openTransport(config, logger, options.bus);
+  let db: Db;
+  try {
+    db = await createDb({
+      url: config.databaseConnection,
+      logger,
+      sqlEcho: config.sqlEcho,
+      maxPoolSize: config.dbMaxPoolSize,
+      migrate: config.autoMigrate,
+      maxRetries: -1,
+    });
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  const services: Service[] = [];
+  const computes = new Map<string, ComputeManager>();
+  let api: ApiManager | undefined;
+  const add = (name: string, host: string, manager: Manager) => {
+    const serviceLogger = logger.child({ service: name, host });
+    services.push(new Service({ manager, config: { ...config, host }, transport, db, logger: serviceLogger }));
+  };
+  const deps = (host: string, name: string) => ({ db, transport, config: { ...config, host }, logger: logger.child({ service: name, host }) });
+  const order: ServiceName[] = ['network', 'scheduler', 'compute', 'api'];
+  for (const name of order.filter((candidate) => options.services.includes(candidate))) {
+    if (name === 'network') add(name, config.host, new NetworkManager(deps(config.host, name)));
+    if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
+    if (name === 'compute') {
+      for (const host of options.computeHosts ?? [config.host]) {
+        const manager = new ComputeManager(deps(host, name));
+        computes.set(host, manager);
+        add(name, host, manager);
+      }
+    }
+    if (name === 'api') {
+      api = new ApiManager(deps(config.host, name));
+      add(name, config.host, api);
+    }
+  }
+  const stop = async () => {
+    for (const service of [...services].reverse()) await service.stop();
+    await transport.close();
+    await db.close();
+  };
+  try {
+    for (const service of services) await service.start();
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return { config, services, transport, db, apiUrl: api?.url, computes, stop };
+}
+
+/** The transport of a config: its URL, control exchange and call timeout. */
+export function openTransport(config: ServiceConfig, logger: Logger, bus?: MemoryBus): Transport {
+  return getTransport(config.transportUrl, {
+    logger,
+    bus,
+    options: {
+      control_exchange: config.controlExchange,
+      rpc_response_timeout: config.rpcResponseTimeout,
+      executor_thread_pool_size: config.executorPoolSize,
+    },
+    allowedRemoteErrors: [InvalidArguments],
+  });
+}

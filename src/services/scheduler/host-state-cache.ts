@@ -1,0 +1,114 @@
+/**
+ * The scheduler's view of compute hosts: read from the services and compute_nodes tables
+ * at most once a second, minus the claims in flight, and updated from each claim's
+ * result. Concurrent requests therefore see each other's choices and spread over hosts
+ * instead of all picking the same "most free" one.
+ */
+import { isDbError, type ComputeNodeRow, type Db } from '../../db/index.js';
+import type { RequestContext } from '../../rpc/index.js';
+import { hostStates, type HostState, type ResourceRequest } from './host-selection.js';
+
+interface Amounts {
+  memoryMb: number;
+  diskGb: number;
+  vcpus: number;
+}
+
+/** Cached host states with in-flight claims taken into account. */
+export class HostStateCache {
+  private cache: { at: number; states: Map<string, HostState> } | undefined;
+  private refreshing: Promise<Map<string, HostState>> | undefined;
+  private readonly pending = new Map<string, Amounts>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly serviceDownTimeSeconds: number,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  /** Every compute host, with free amounts net of claims in flight. */
+  async states(context?: RequestContext): Promise<HostState[]> {
+    const states = await this.fresh(context);
+    return [...states.values()].map((state) => {
+      const pending = this.pending.get(state.host);
+      if (!pending) return { ...state };
+      return {
+        ...state,
+        freeRamMb: state.freeRamMb - pending.memoryMb,
+        freeDiskGb: state.freeDiskGb - pending.diskGb,
+        freeVcpus: state.freeVcpus - pending.vcpus,
+      };
+    });
+  }
+
+  /** Claims the request on `host` in the database; false when the host no longer has room. */
+  async claim(context: RequestContext, host: string, request: ResourceRequest): Promise<boolean> {
+    const amounts = { memoryMb: request.memoryMb, diskGb: request.diskGb, vcpus: request.vcpus };
+    this.adjustPending(host, amounts, 1);
+    try {
+      const node = await this.db.computeNodes.claim(context, host, {
+        memory_mb: request.memoryMb,
+        local_gb: request.diskGb,
+        vcpus: request.vcpus,
+      });
+      this.updateFromNode(node);
+      return true;
+    } catch (error) {
+      if (isDbError(error, 'ComputeResourcesUnavailable')) {
+        this.cache = undefined;
+        return false;
+      }
+      throw error;
+    } finally {
+      this.adjustPending(host, amounts, -1);
+    }
+  }
+
+  /** Gives a claim back (the build was dropped before reaching the compute). */
+  async release(context: RequestContext, host: string, request: ResourceRequest): Promise<void> {
+    const node = await this.db.computeNodes.release(context, host, {
+      memory_mb: request.memoryMb,
+      local_gb: request.diskGb,
+      vcpus: request.vcpus,
+    });
+    this.updateFromNode(node);
+  }
+
+  private async fresh(context?: RequestContext): Promise<Map<string, HostState>> {
+    if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache.states;
+    this.refreshing ??= this.load(context).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async load(context?: RequestContext): Promise<Map<string, HostState>> {
+    const ctx = context ?? { isAdmin: true };
+    const [services, nodes] = await Promise.all([
+      this.db.services.list(ctx, { binary: 'nova-compute' }),
+      this.db.computeNodes.list(ctx),
+    ]);
+    const states = new Map(hostStates(services, nodes, new Date(), this.serviceDownTimeSeconds).map((s) => [s.host, s]));
+    this.cache = { at: Date.now(), states };
+    return states;
+  }
+
+  private updateFromNode(node: ComputeNodeRow): void {
+    const state = this.cache?.states.get(node.host);
+    if (!state) return;
+    state.freeRamMb = node.memory_mb - node.memory_mb_used;
+    state.freeDiskGb = node.local_gb - node.local_gb_used;
+    state.freeVcpus = node.vcpus - node.vcpus_used;
+  }
+
+  private adjustPending(host: string, amounts: Amounts, sign: 1 | -1): void {
+    const current = this.pending.get(host) ?? { memoryMb: 0, diskGb: 0, vcpus: 0 };
+    const next = {
+      memoryMb: current.memoryMb + sign * amounts.memoryMb,
+      diskGb: current.diskGb + sign * amounts.diskGb,
+      vcpus: current.vcpus + sign * amounts.vcpus,
+    };
+    if (next.memoryMb === 0 && next.diskGb === 0 && next.vcpus === 0) this.pending.delete(host);
+    else this.pending.set(host, next);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The scheduler manager: places each server on a live compute host, claims the host's
+ * resources in `compute_nodes` and casts the build to `compute.<host>`. When no host
+ * fits, or the build was already tried `scheduler_max_attempts` times, the server goes
+ * to ERROR with a fault saying why.
+ */
+import { isDbError, type Db, type InstanceRow } from '../../db/index.js';
+import type { Logger } from '../../log/logger.js';
+import { buildEndpoint, createContractClient, type ContractClient, type ContractHandlers } from '../../rpc/contract.js';
+import type { Endpoint, RequestContext, Transport } from '../../rpc/index.js';
+import { computeContract } from '../compute/contract.js';
+import type { ServiceConfig } from '../config.js';
+import { elevated, errorMessage } from '../context.js';
+import { failInstance } from '../instance-errors.js';
+import type { Manager } from '../service.js';
+import { TaskState, VmState } from '../states.js';
+import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
+import { HostStateCache } from './host-state-cache.js';
+import { selectHosts, type ResourceRequest } from './host-selection.js';
+
+/** What the scheduler manager needs. */
+export interface SchedulerManagerDeps {
+  db: Db;
+  transport: Transport;
+  config: ServiceConfig;
+  logger: Logger;
+}
+
+/** Nova's message when no host passes the filters. */
+export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
+
+/** Places servers on compute hosts. */
+export class SchedulerManager implements Manager {
+  readonly binary = 'nova-scheduler';
+  readonly topic = schedulerContract.topic;
+  private readonly compute: ContractClient<typeof computeContract.methods>;
+  private readonly hosts: HostStateCache;
+  /** Capabilities computes announced (update_service_capabilities), by host. */
+  readonly capabilities = new Map<string, Record<string, unknown>>();
+
+  constructor(private readonly deps: SchedulerManagerDeps) {
+    this.compute = createContractClient(computeContract, deps.transport);
+    this.hosts = new HostStateCache(deps.db, deps.config.serviceDownTime);
+  }
+
+  endpoints(): Endpoint[] {
+    const onInvalid = (method: string, error: Error, ctx: RequestContext) =>
+      this.log(ctx).warn({ method, reason: error.message }, 'invalid arguments');
+    return [buildEndpoint(schedulerContract, this.handlers(), { onInvalid })];
+  }
+
+  private handlers(): ContractHandlers<typeof schedulerContract.methods> {
+    return {
+      run_instance: (ctx, args) => this.runInstance(ctx, args.instance_id, args.request_spec, args.filter_properties),
+      update_service_capabilities: (ctx, args) => {
+        this.capabilities.set(args.host, args.capabilities);
+        this.log(ctx).debug({ host: args.host, service: args.service_name }, 'capabilities updated');
+      },
+      select_destinations: async (_ctx, args) => {
+        const request = resourceRequest(args.request_spec, args.filter_properties);
+        const { hosts } = selectHosts(await this.hosts.states(), request);
+        return { hosts: hosts.map((host) => ({ host: host.host, free_ram_mb: host.freeRamMb })) };
+      },
+    };
+  }
+
+  /** Schedules one build attempt of a server. */
+  async runInstance(ctx: RequestContext, instanceId: string, spec: RequestSpec, properties: FilterProperties): Promise<void> {
+    const log = this.log(ctx).child({ instance_id: instanceId });
+    const admin = elevated(ctx);
+    const instance = await this.loadSchedulable(admin, instanceId, log);
+    if (!instance) return;
+    const retry = properties.retry ?? { num_attempts: 0, hosts: [] };
+    const attempt = retry.num_attempts + 1;
+    if (attempt > this.deps.config.schedulerMaxAttempts) {
+      const reason = `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${instanceId}.`;
+      log.warn({ attempts: retry.num_attempts, hosts: retry.hosts, last_error: retry.exc }, reason);
+      await failInstance(this.deps.db, admin, instanceId, `${reason} Last error: ${retry.exc ?? 'unknown'}`, null, log);
+      return;
+    }
+    const request = resourceRequest(spec, properties);
+    const host = await this.claimHost(admin, request, log);
+    if (!host) {
+      await failInstance(this.deps.db, admin, instanceId, NO_VALID_HOST, null, log);
+      return;
+    }
+    try {
+      await this.deps.db.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
+    } catch (error) {
+      await this.hosts.release(admin, host, request);
+      log.info({ chosen_host: host, reason: errorMessage(error) }, 'server changed while scheduling; build dropped');
+      return;
+    }
+    const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
+    log.info({ chosen_host: host, attempt, vm_state: instance.vm_state, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
+    await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
+  }
+
+  /** The instance when it still waits for a host; undefined (logged) when it was deleted or moved on. */
+  private async loadSchedulable(ctx: RequestContext, instanceId: string, log: Logger): Promise<InstanceRow | undefined> {
+    try {
+      const instance = await this.deps.db.instances.get(ctx, instanceId);
+      if (instance.vm_state === VmState.BUILDING && instance.task_state === TaskState.SCHEDULING) return instance;
+      log.info({ vm_state: instance.vm_state, task_state: instance.task_state }, 'server no longer waits for a host; skipped');
+    } catch (error) {
+      if (!isDbError(error, 'InstanceNotFound')) throw error;
+      log.info('server was deleted before it was scheduled');
+    }
+    return undefined;
+  }
+
+  /** Picks the best host and claims the request there; the next one when a claim is refused. */
+  private async claimHost(ctx: RequestContext, request: ResourceRequest, log: Logger): Promise<string | undefined> {
+    const { hosts, rejected } = selectHosts(await this.hosts.states(), request);
+    for (const candidate of hosts) {
+      if (await this.hosts.claim(ctx, candidate.host, request)) return candidate.host;
+      log.info({ candidate_host: candidate.host }, 'claim refused: host filled up meanwhile');
+    }
+    log.warn({ rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
+    return undefined;
+  }
+
+  private log(ctx: RequestContext): Logger {
+    return this.deps.logger.child({ request_id: ctx.requestId });
+  }
+}
+
+/** The resources and constraints of a request. */
+export function resourceRequest(spec: RequestSpec, properties: FilterProperties): ResourceRequest {
+  const flavor = spec.instance_type;
+  return {
+    memoryMb: flavor.memory_mb,
+    diskGb: flavor.root_gb + flavor.ephemeral_gb,
+    vcpus: flavor.vcpus,
+    availabilityZone: spec.availability_zone ?? null,
+    ignoreHosts: properties.retry?.hosts ?? [],
+  };
+}
