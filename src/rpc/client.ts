@@ -84,6 +84,9 @@ export class RpcClient {
       { timeoutMs: timeoutSeconds * 1000, callMonitorMs: monitor === undefined ? undefined : monitor * 1000 },
       { topic, server: this.target.server, method },
     );
+    // The waiter may fail (connection lost) while the publish is still being confirmed;
+    // it is awaited below, so mark it handled now rather than as an unhandled rejection.
+    waiting.promise.catch(() => {});
     try {
       await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, { expirationMs: timeoutSeconds * 1000 });
     } catch (error) {
