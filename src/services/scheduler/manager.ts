@@ -81,7 +81,8 @@ export class SchedulerManager implements Manager {
     const request = resourceRequest(spec, properties);
     const host = await this.claimHost(admin, request, log);
     if (!host) {
-      await failInstance(this.deps.db, admin, instanceId, NO_VALID_HOST, null, log);
+      const reason = retry.exc ? `${NO_VALID_HOST} Last error: ${retry.exc}` : NO_VALID_HOST;
+      await failInstance(this.deps.db, admin, instanceId, reason, null, log);
       return;
     }
     try {
