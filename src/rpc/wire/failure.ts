@@ -49,7 +49,7 @@ export function toWireFailure(thrown: unknown, withTraceback: boolean): WireFail
   }
   if (thrown instanceof Error) {
     const ctor = thrown.constructor as Partial<WireErrorClass>;
-    const className = ctor.wireClass ?? thrown.name ?? 'Error';
+    const className = ctor.wireClass ?? errorClassName(thrown);
     const module = ctor.wireModule ?? (JS_BUILTINS.has(className) || className === 'Error' ? 'builtins' : DEFAULT_ERROR_MODULE);
     const kwargs = thrown instanceof RpcError ? thrown.wireKwargs : readKwargs(thrown);
     return {
@@ -138,6 +138,19 @@ function rebuildPayloadTooLarge(failure: WireFailure): PayloadTooLarge {
 
 function key(cls: WireErrorClass): string {
   return `${cls.wireModule}.${cls.wireClass}`;
+}
+
+/**
+ * Python's `type(exc).__name__`: the constructor's name, unless the error or its own
+ * class set `name` explicitly. `class QuotaBlown extends Error {}` leaves `name` at the
+ * inherited "Error", which would travel as builtins.Exception instead of QuotaBlown.
+ */
+function errorClassName(error: Error): string {
+  const ctor = error.constructor as { name?: unknown; prototype?: object } | undefined;
+  const ctorName = typeof ctor?.name === 'string' ? ctor.name : '';
+  const explicit = Object.hasOwn(error, 'name') || (ctor?.prototype !== undefined && Object.hasOwn(ctor.prototype, 'name'));
+  if (explicit && typeof error.name === 'string' && error.name) return error.name;
+  return ctorName || error.name || 'Error';
 }
 
 function readKwargs(error: Error): Record<string, unknown> {
