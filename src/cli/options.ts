@@ -28,6 +28,9 @@ const top = <K extends keyof ServiceConfigInput>(key: K) => (config: ServiceConf
 const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['api']>[K]) => {
   config.api = { ...config.api, [key]: value };
 };
+const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
+  config.topics = { ...config.topics, [key]: value };
+};
 const fake = <K extends keyof NonNullable<ServiceConfigInput['fakeDriver']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['fakeDriver']>[K]) => {
   config.fakeDriver = { ...config.fakeDriver, [key]: value };
 };
@@ -37,6 +40,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', key: 'host', kind: 'string', help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
   { section: 'DEFAULT', key: 'transport_url', kind: 'string', help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
   { section: 'DEFAULT', key: 'control_exchange', kind: 'string', help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
+  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
+  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
+  { section: 'DEFAULT', key: 'network_topic', kind: 'string', help: 'RPC topic of the network service. Default network.', apply: topic('network') },
   { section: 'DEFAULT', key: 'rpc_response_timeout', kind: 'float', help: 'Seconds a call waits for its reply. Default 60.', apply: top('rpcResponseTimeout') },
   { section: 'DEFAULT', key: 'report_interval', kind: 'float', help: 'Seconds between service heartbeats. Default 10.', apply: top('reportInterval') },
   { section: 'DEFAULT', key: 'service_down_time', kind: 'float', help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },

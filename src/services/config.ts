@@ -31,12 +31,21 @@ export interface ApiConfig {
   maxCount: number;
 }
 
+/** The RPC topic of each service. */
+export interface ServiceTopics {
+  scheduler: string;
+  compute: string;
+  network: string;
+}
+
 /** Everything a service process needs. */
 export interface ServiceConfig {
   /** This host's name (`host`), e.g. compute1. */
   host: string;
   /** oslo transport URL (`transport_url`): `rabbit://user:pass@host:5672/` or `memory://`. */
   transportUrl: string;
+  /** Topics of the services (`scheduler_topic`, `compute_topic`, `network_topic`). */
+  topics: ServiceTopics;
   /** Exchange of every RPC (`control_exchange`). */
   controlExchange: string;
   /** Seconds a call waits for its reply (`rpc_response_timeout`). */
@@ -76,7 +85,8 @@ export interface ServiceConfig {
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics'>> & {
+  topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
   fakeDriver?: Partial<FakeDriverConfig>;
 };
@@ -86,6 +96,7 @@ export function defaultServiceConfig(): ServiceConfig {
   return {
     host: hostname(),
     transportUrl: 'memory://',
+    topics: { scheduler: 'scheduler', compute: 'compute', network: 'network' },
     controlExchange: 'nova',
     rpcResponseTimeout: 60,
     databaseConnection: 'sqlite://',
@@ -118,5 +129,6 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ...defined(input),
     api: { ...defaults.api, ...defined(input.api) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
+    topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;
 }

@@ -71,7 +71,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   const deps = (host: string, name: string) => ({ db, transport, config: { ...config, host }, logger: logger.child({ service: name, host }) });
   const order: ServiceName[] = ['network', 'scheduler', 'compute', 'api'];
   for (const name of order.filter((candidate) => options.services.includes(candidate))) {
-    if (name === 'network') add(name, config.host, new NetworkManager(deps(config.host, name)));
+    if (name === 'network') add(name, config.host, new NetworkManager({ ...deps(config.host, name), topic: config.topics.network }));
     if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
     if (name === 'compute') {
       for (const host of options.computeHosts ?? [config.host]) {

@@ -34,8 +34,8 @@ export class ApiManager implements Manager {
     const { db, transport, config, logger } = deps;
     const api = new ComputeApi({
       db,
-      scheduler: createContractClient(schedulerContract, transport),
-      compute: createContractClient(computeContract, transport),
+      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
+      compute: createContractClient(computeContract, transport, { topic: config.topics.compute }),
       config,
       logger,
     });

@@ -41,12 +41,13 @@ export interface ComputeManagerDeps {
 /** Runs servers on one host with the fake driver. */
 export class ComputeManager implements Manager {
   readonly binary = 'nova-compute';
-  readonly topic = computeContract.topic;
+  readonly topic: string;
   readonly driver: FakeDriver;
   private readonly compute: ComputeHost;
 
   constructor(private readonly deps: ComputeManagerDeps) {
     const { config, transport, logger } = deps;
+    this.topic = config.topics.compute;
     this.driver = new FakeDriver(config.fakeDriver, config.host);
     const notifier = new Notifier(transport, {
       publisherId: `compute.${config.host}`,
@@ -57,8 +58,8 @@ export class ComputeManager implements Manager {
       host: config.host,
       db: deps.db,
       driver: this.driver,
-      network: createContractClient(networkContract, transport),
-      scheduler: createContractClient(schedulerContract, transport),
+      network: createContractClient(networkContract, transport, { topic: config.topics.network }),
+      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
       notifier: new InstanceNotifier(notifier, logger),
       config,
       logger,

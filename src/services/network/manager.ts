@@ -14,15 +14,19 @@ import { networkContract, type FixedIpInfo } from './contract.js';
 export interface NetworkManagerDeps {
   db: Db;
   logger: Logger;
+  /** RPC topic; default `network`. */
+  topic?: string;
 }
 
 /** Hands out and releases fixed IPs. */
 export class NetworkManager implements Manager {
   readonly binary = 'nova-network';
-  readonly topic = networkContract.topic;
+  readonly topic: string;
   private readonly labels = new Map<number, string>();
 
-  constructor(private readonly deps: NetworkManagerDeps) {}
+  constructor(private readonly deps: NetworkManagerDeps) {
+    this.topic = deps.topic ?? networkContract.topic;
+  }
 
   endpoints(): Endpoint[] {
     return [buildEndpoint(networkContract, this.handlers(), { onInvalid: (method, error, ctx) => this.log(ctx).warn({ method, reason: error.message }, 'invalid arguments') })];

@@ -32,14 +32,15 @@ export const NO_VALID_HOST = 'No valid host was found. There are not enough host
 /** Places servers on compute hosts. */
 export class SchedulerManager implements Manager {
   readonly binary = 'nova-scheduler';
-  readonly topic = schedulerContract.topic;
+  readonly topic: string;
   private readonly compute: ContractClient<typeof computeContract.methods>;
   private readonly hosts: HostStateCache;
   /** Capabilities computes announced (update_service_capabilities), by host. */
   readonly capabilities = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly deps: SchedulerManagerDeps) {
-    this.compute = createContractClient(computeContract, deps.transport);
+    this.topic = deps.config.topics.scheduler;
+    this.compute = createContractClient(computeContract, deps.transport, { topic: deps.config.topics.compute });
     this.hosts = new HostStateCache(deps.db, deps.config.serviceDownTime);
   }
 
