@@ -296,11 +296,8 @@ export class PeerGroup {
     for (const peer of this.peers) peer.killNow();
   };
 
-  constructor() {
-    process.once('exit', this.onExit);
-  }
-
   add(peer: PythonPeer): void {
+    if (this.peers.size === 0) process.once('exit', this.onExit);
     this.peers.add(peer);
   }
 
@@ -308,6 +305,7 @@ export class PeerGroup {
   async stop(peer: PythonPeer): Promise<number | null> {
     const code = await peer.stop();
     this.peers.delete(peer);
+    if (this.peers.size === 0) process.removeListener('exit', this.onExit);
     return code;
   }
 
