@@ -12,6 +12,7 @@ import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } 
 import { loadConfig } from './config.js';
 import { runDemo } from './demo.js';
 import { envName, flagName, OPTIONS } from './options.js';
+import { checkService } from './check.js';
 import { runUntilSignal } from './signals.js';
 
 /** Adds every setting as a flag, plus --config-file, to a command. */
@@ -107,6 +108,13 @@ export function buildProgram(): Command {
     const db = await createDb({ url: config.databaseConnection, migrate: true });
     process.stdout.write(`database at ${await db.migrations.currentVersion()} (${db.description})\n`);
     await db.close();
+  });
+
+  const check = withSettings(program.command('check').description("Health check: exit 0 when this host's service heartbeats are fresh."))
+    .argument('<service>', 'api, scheduler, compute or network');
+  check.action(async (service: string) => {
+    const { config } = configFor(check, {});
+    process.exitCode = await checkService(config, service, process.stdout);
   });
 
   const servers = program.command('servers').description('Servers of the Compute API.');

@@ -70,9 +70,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'notifications', key: 'topics', kind: 'list', help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
   { section: 'fake_driver', key: 'spawn_time', kind: 'int', help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },
   { section: 'fake_driver', key: 'fail_spawn', kind: 'bool', help: 'Fail every spawn on this host (exercises rescheduling). Default false.', apply: fake('failSpawn') },
-  { section: 'fake_driver', key: 'memory_mb', kind: 'int', help: 'RAM the fake hypervisor reports. Default 131072.', apply: fake('memoryMb') },
-  { section: 'fake_driver', key: 'vcpus', kind: 'int', help: 'vCPUs the fake hypervisor reports. Default 64.', apply: fake('vcpus') },
-  { section: 'fake_driver', key: 'local_gb', kind: 'int', help: 'Disk the fake hypervisor reports. Default 4096.', apply: fake('localGb') },
+  { section: 'fake_driver', key: 'memory_mb', kind: 'int', help: 'RAM the fake hypervisor reports. Default 800000.', apply: fake('memoryMb') },
+  { section: 'fake_driver', key: 'vcpus', kind: 'int', help: 'vCPUs the fake hypervisor reports. Default 1000.', apply: fake('vcpus') },
+  { section: 'fake_driver', key: 'local_gb', kind: 'int', help: 'Disk the fake hypervisor reports. Default 600000.', apply: fake('localGb') },
 ];
 
 /** `--transport-url`, `--database-connection`, `--fake-driver-spawn-time`. */

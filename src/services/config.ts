@@ -11,7 +11,7 @@ export interface FakeDriverConfig {
   spawnTimeMs: number;
   /** Fail every spawn on this host (to exercise rescheduling). */
   failSpawn: boolean;
-  /** Capacity the host reports. */
+  /** Capacity the host reports (defaults: Nova's fake driver, 1000 vCPUs, 800000 MB, 600000 GB). */
   memoryMb: number;
   vcpus: number;
   localGb: number;
@@ -115,7 +115,7 @@ export function defaultServiceConfig(): ServiceConfig {
     executorPoolSize: 64,
     logLevel: 'info',
     api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100 },
-    fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 131072, vcpus: 64, localGb: 4096 },
+    fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
   };
 }
 

@@ -134,7 +134,7 @@ describe('Compute API: actions, metadata, catalogue, admin', () => {
     const hypervisors = await cloud.request('GET', '/os-hypervisors/detail', undefined, ADMIN);
     expect(hypervisors.body.hypervisors.map((h: { hypervisor_hostname: string }) => h.hypervisor_hostname).sort()).toEqual(['c1', 'c2']);
     const one = await cloud.request('GET', `/os-hypervisors/${hypervisors.body.hypervisors[0].id}`, undefined, ADMIN);
-    expect(one.body.hypervisor.memory_mb).toBe(131072);
+    expect(one.body.hypervisor.memory_mb).toBe(800000);
     const disabled = await cloud.request('PUT', '/os-services/disable', { host: 'c1', binary: 'nova-compute', disabled_reason: 'maintenance' }, ADMIN);
     expect(disabled.body.service.status).toBe('disabled');
     const id = await cloud.boot('avoids-c1');

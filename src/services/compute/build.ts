@@ -35,11 +35,14 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
   let fixedIps: FixedIpInfo[] = [];
   try {
     log.info('calling network.allocate_for_instance');
-    fixedIps = (await compute.network.allocate_for_instance(ctx, { instance_id: id, host: compute.host, project_id: instance.project_id })).fixed_ips;
+    const [network, metadata] = await Promise.all([
+      compute.network.allocate_for_instance(ctx, { instance_id: id, host: compute.host, project_id: instance.project_id }),
+      compute.db.instanceMetadata.get(ctx, id),
+    ]);
+    fixedIps = network.fixed_ips;
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');
     await step(compute, ctx, id, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
     instance = await step(compute, ctx, id, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
-    const metadata = await compute.db.instanceMetadata.get(ctx, id);
     await compute.driver.spawn(id, instance.image_ref, metadata);
     instance = await step(
       compute,

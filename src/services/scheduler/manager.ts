@@ -4,7 +4,7 @@
  * fits, or the build was already tried `scheduler_max_attempts` times, the server goes
  * to ERROR with a fault saying why.
  */
-import { isDbError, type Db, type InstanceRow } from '../../db/index.js';
+import { type Db, type InstanceRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import { buildEndpoint, createContractClient, type ContractClient, type ContractHandlers } from '../../rpc/contract.js';
 import type { Endpoint, RequestContext, Transport } from '../../rpc/index.js';
@@ -69,8 +69,6 @@ export class SchedulerManager implements Manager {
   async runInstance(ctx: RequestContext, instanceId: string, spec: RequestSpec, properties: FilterProperties): Promise<void> {
     const log = this.log(ctx).child({ instance_id: instanceId });
     const admin = elevated(ctx);
-    const instance = await this.loadSchedulable(admin, instanceId, log);
-    if (!instance) return;
     const retry = properties.retry ?? { num_attempts: 0, hosts: [] };
     const attempt = retry.num_attempts + 1;
     if (attempt > this.deps.config.schedulerMaxAttempts) {
@@ -86,29 +84,18 @@ export class SchedulerManager implements Manager {
       await failInstance(this.deps.db, admin, instanceId, reason, null, log);
       return;
     }
+    let instance: InstanceRow;
     try {
-      await this.deps.db.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
+      instance = await this.deps.db.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
+      if (instance.vm_state !== VmState.BUILDING) throw new Error(`vm_state is ${instance.vm_state}`);
     } catch (error) {
       await this.hosts.release(admin, host, request);
-      log.info({ chosen_host: host, reason: errorMessage(error) }, 'server changed while scheduling; build dropped');
+      log.info({ chosen_host: host, reason: errorMessage(error) }, 'server no longer waits for a host; build dropped');
       return;
     }
     const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
     log.info({ chosen_host: host, attempt, vm_state: instance.vm_state, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
     await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
-  }
-
-  /** The instance when it still waits for a host; undefined (logged) when it was deleted or moved on. */
-  private async loadSchedulable(ctx: RequestContext, instanceId: string, log: Logger): Promise<InstanceRow | undefined> {
-    try {
-      const instance = await this.deps.db.instances.get(ctx, instanceId);
-      if (instance.vm_state === VmState.BUILDING && instance.task_state === TaskState.SCHEDULING) return instance;
-      log.info({ vm_state: instance.vm_state, task_state: instance.task_state }, 'server no longer waits for a host; skipped');
-    } catch (error) {
-      if (!isDbError(error, 'InstanceNotFound')) throw error;
-      log.info('server was deleted before it was scheduled');
-    }
-    return undefined;
   }
 
   /** Picks the best host and claims the request there; the next one when a claim is refused. */
