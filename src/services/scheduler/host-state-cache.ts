@@ -6,7 +6,7 @@
  */
 import { isDbError, type ComputeNodeRow, type Db } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
-import { hostStates, type HostState, type ResourceRequest } from './host-selection.js';
+import { hostStates, selectHosts, type HostState, type ResourceRequest, type Selection } from './host-selection.js';
 
 interface Amounts {
   memoryMb: number;
@@ -28,7 +28,27 @@ export class HostStateCache {
 
   /** Every compute host, with free amounts net of claims in flight. */
   async states(context?: RequestContext): Promise<HostState[]> {
+    return this.adjusted(await this.fresh(context));
+  }
+
+  /**
+   * Picks the best host for the request and claims it there; on a refused claim, the next
+   * best. Selection and the in-flight reservation happen in one synchronous step, so
+   * concurrent requests see each other's choices. `host` is undefined when none fits.
+   */
+  async claimBest(context: RequestContext, request: ResourceRequest): Promise<{ host: string | undefined; rejected: Selection['rejected'] }> {
     const states = await this.fresh(context);
+    const refused: string[] = [];
+    for (;;) {
+      const { hosts, rejected } = selectHosts(this.adjusted(states), { ...request, ignoreHosts: [...(request.ignoreHosts ?? []), ...refused] });
+      const best = hosts[0];
+      if (!best) return { host: undefined, rejected };
+      if (await this.claim(context, best.host, request)) return { host: best.host, rejected };
+      refused.push(best.host);
+    }
+  }
+
+  private adjusted(states: Map<string, HostState>): HostState[] {
     return [...states.values()].map((state) => {
       const pending = this.pending.get(state.host);
       if (!pending) return { ...state };

@@ -100,11 +100,8 @@ export class SchedulerManager implements Manager {
 
   /** Picks the best host and claims the request there; the next one when a claim is refused. */
   private async claimHost(ctx: RequestContext, request: ResourceRequest, log: Logger): Promise<string | undefined> {
-    const { hosts, rejected } = selectHosts(await this.hosts.states(), request);
-    for (const candidate of hosts) {
-      if (await this.hosts.claim(ctx, candidate.host, request)) return candidate.host;
-      log.info({ candidate_host: candidate.host }, 'claim refused: host filled up meanwhile');
-    }
+    const { host, rejected } = await this.hosts.claimBest(ctx, request);
+    if (host) return host;
     log.warn({ rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
     return undefined;
   }
