@@ -13,6 +13,7 @@ import { elevated, errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
 import type { schedulerContract } from '../scheduler/contract.js';
 import { TaskState, VmState } from '../states.js';
+import { CatalogueCache } from './catalogue-cache.js';
 import { ApiFault, badRequest } from './faults.js';
 import type { ServerDetails } from './views.js';
 
@@ -42,15 +43,17 @@ export interface CreateRequest {
 /** Server operations of the API. */
 export class ComputeApi {
   private readonly networkLabels = new Map<number, string>();
+  private readonly catalogue: CatalogueCache;
 
-  constructor(readonly deps: ComputeApiDeps) {}
+  constructor(readonly deps: ComputeApiDeps) {
+    this.catalogue = new CatalogueCache(deps.db);
+  }
 
   /** Creates `max_count` servers (at least `min_count`) and casts each to the scheduler. */
   async create(ctx: RequestContext, request: CreateRequest): Promise<InstanceRow[]> {
-    const { db } = this.deps;
-    const flavor = await db.flavors.getByFlavorId(ctx, request.flavorRef).catch(rethrowAs400(`Flavor ${request.flavorRef} could not be found.`));
+    const flavor = await this.catalogue.flavor(ctx, request.flavorRef).catch(rethrowAs400(`Flavor ${request.flavorRef} could not be found.`));
     if (flavor.disabled) throw badRequest(`Flavor ${request.flavorRef} is disabled.`);
-    const image = await db.images.get(ctx, request.imageRef).catch(rethrowAs400(`Can not find requested image ${request.imageRef}.`));
+    const image = await this.catalogue.image(ctx, request.imageRef).catch(rethrowAs400(`Can not find requested image ${request.imageRef}.`));
     if (image.status !== 'active') throw badRequest(`Image ${image.uuid} is not active.`);
     if (image.min_ram > flavor.memory_mb) throw badRequest("Flavor's memory is too small for requested image.");
     if (image.min_disk > flavor.root_gb) throw badRequest("Flavor's disk is too small for requested image.");
@@ -94,6 +97,7 @@ export class ComputeApi {
       image_ref: request.imageRef,
       availability_zone: request.availability_zone ?? null,
       project_id: ctx.projectId,
+      instance_properties: { metadata: request.metadata ?? {} },
     };
     const log = logger.child({ request_id: ctx.requestId, instance_id: instance.uuid });
     try {

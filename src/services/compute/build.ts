@@ -37,7 +37,7 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
     log.info('calling network.allocate_for_instance');
     const [network, metadata] = await Promise.all([
       compute.network.allocate_for_instance(ctx, { instance_id: id, host: compute.host, project_id: instance.project_id }),
-      compute.db.instanceMetadata.get(ctx, id),
+      request.request_spec.instance_properties?.metadata ?? compute.db.instanceMetadata.get(ctx, id),
     ]);
     fixedIps = network.fixed_ips;
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');

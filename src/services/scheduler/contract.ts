@@ -25,6 +25,8 @@ export const requestSpecSchema = z.looseObject({
   image_ref: z.string().nullish(),
   availability_zone: z.string().nullish(),
   project_id: z.string().nullish(),
+  /** The instance as created (Nova's instance_properties); metadata saves the compute a read. */
+  instance_properties: z.looseObject({ metadata: z.record(z.string(), z.string().nullable()).optional() }).optional(),
 });
 export type RequestSpec = z.output<typeof requestSpecSchema>;
 
