@@ -148,8 +148,13 @@ export class PythonPeer {
 
   /** Writes one JSON line on the peer's stdin. */
   send(command: Record<string, unknown>): void {
-    if (!this.running) throw new Error(`${this.script} has exited (${this.describeExit()}); cannot send ${JSON.stringify(command)}`);
-    this.child.stdin.write(`${JSON.stringify(command)}\n`);
+    this.sendLine(JSON.stringify(command));
+  }
+
+  /** Writes one line as-is (Python's json.loads also reads NaN and Infinity). */
+  sendLine(line: string): void {
+    if (!this.running) throw new Error(`${this.script} has exited (${this.describeExit()}); cannot send ${line}`);
+    this.child.stdin.write(`${line}\n`);
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves with the exit code. */
@@ -270,6 +275,16 @@ export class PythonRpcClient {
     const id = this.nextId++;
     this.peer.send({ id, ...command });
     return (await this.peer.waitForLine((line) => line.id === id, timeoutMs, `the reply to command ${id} (${command.op} ${command.method ?? ''})`)) as unknown as ClientReply;
+  }
+
+  /**
+   * Sends a command written by hand, for values JSON.stringify cannot write (NaN):
+   * `line(id)` returns the JSON text of the command with that id.
+   */
+  async runRaw(line: (id: number) => string, timeoutMs = 30_000): Promise<ClientReply> {
+    const id = this.nextId++;
+    this.peer.sendLine(line(id));
+    return (await this.peer.waitForLine((reply) => reply.id === id, timeoutMs, `the reply to raw command ${id}`)) as unknown as ClientReply;
   }
 
   /** A call that must succeed: resolves with its result, or throws with the failure. */

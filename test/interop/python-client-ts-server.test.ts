@@ -40,6 +40,9 @@ interface Seen {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An endpoint in a namespace, beside the default one (spec §5.1). */
+const baseApi: Endpoint = { target: { version: '1.1', namespace: 'baseapi' }, methods: { ping: () => 'pong' } };
+
 function endpoint(server: string, seen: Seen[]): Endpoint {
   const note = (method: string) => (context: RequestContext, args: Record<string, unknown>) => {
     seen.push({ server, method, args, context });
@@ -63,6 +66,7 @@ function endpoint(server: string, seen: Seen[]): Endpoint {
       raise_interop: (_ctx, args) => {
         throw new TsInteropError(String(args.message), { code: args.code ?? null });
       },
+      classify: (_ctx, args) => Object.fromEntries(Object.entries(args).map(([key, value]) => [key, `${typeof value} ${String(value)}`])),
       sleep: async (context, args) => {
         note('sleep')(context, args);
         await sleep(Number(args.seconds) * 1000);
@@ -85,7 +89,7 @@ describe('Python oslo.messaging client → TypeScript RpcServer', () => {
     bus = await InteropBus.create();
     topic = bus.topic('compute');
     for (const name of ['host1', 'host2']) {
-      const server = new RpcServer(bus.transport(STOCK), { topic, server: name }, [endpoint(name, seen)], { drainTimeout: 5 });
+      const server = new RpcServer(bus.transport(STOCK), { topic, server: name }, [endpoint(name, seen), baseApi], { drainTimeout: 5 });
       await server.start();
       servers.push(server);
     }
@@ -188,6 +192,20 @@ describe('Python oslo.messaging client → TypeScript RpcServer', () => {
       exc_type: 'NoSuchMethod',
       value: 'Endpoint does not support RPC method no_such_method',
     });
+  });
+
+  it('namespaces: a namespaced TS endpoint answers only requests in its namespace', async () => {
+    expect(await python.call('ping', {}, { namespace: 'baseapi', version: '1.1' })).toBe('pong');
+    const elsewhere = await python.run({ op: 'call', method: 'ping', namespace: 'otherapi', version: '1.0' });
+    expect(elsewhere).toMatchObject({ ok: false, exc_type: 'UnsupportedVersion', value: 'Endpoint does not support RPC version 1.0. Attempted method: ping' });
+    // The default (null) namespace does not have ping.
+    const plain = await python.run({ op: 'call', method: 'ping', version: '1.0' });
+    expect(plain).toMatchObject({ ok: false, exc_type: 'NoSuchMethod' });
+  });
+
+  it("§2.3 Python's NaN and Infinity tokens in arguments are tolerated", async () => {
+    const reply = await python.runRaw((id) => `{"id": ${id}, "op": "call", "method": "classify", "args": {"a": NaN, "b": Infinity, "c": -Infinity, "d": 1.5}}`);
+    expect(reply).toMatchObject({ ok: true, result: { a: 'number NaN', b: 'number Infinity', c: 'number -Infinity', d: 'number 1.5' } });
   });
 
   it('a TS handler sees the Python plain-dict context as RequestContext fields, unknown keys in extra', async () => {

@@ -72,6 +72,11 @@ describe('TypeScript client → Python oslo.messaging server', () => {
     expect(await client.call(context, 'echo_args', { a: 'x', b: [1, 2], c: { d: null } })).toEqual({ a: 'x', b: [1, 2], c: { d: null } });
   });
 
+  it("§2.3 Python's Infinity and -Infinity tokens in a result are tolerated", async () => {
+    expect(await client.call(context, 'add', { a: 1e308, b: 1e308 })).toBe(Infinity);
+    expect(await client.call(context, 'add', { a: -1e308, b: -1e308 })).toBe(-Infinity);
+  });
+
   it('a Python built-in exception is rebuilt with the same class name and message', async () => {
     const error = await client.call(context, 'raise_builtin', { message: 'bad flavor' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RemoteBuiltinError);
