@@ -79,12 +79,13 @@ describe('notifications between oslo.messaging and novarpc', () => {
       user_name: 'Carol',
     };
 
-    for (const { driver, priority } of [
-      { driver: 'messagingv2', priority: 'info' },
-      { driver: 'messaging', priority: 'error' },
+    for (const { driver, priority, sent } of [
+      { driver: 'messagingv2', priority: 'info', sent: 'info' },
+      { driver: 'messaging', priority: 'error', sent: 'error' },
+      { driver: 'messagingv2', priority: 'warn', sent: 'warning' },
     ] as const) {
-      it(`a ${driver} notification (${priority}) arrives with every field`, async () => {
-        const eventType = `compute.instance.${driver}.end`;
+      it(`a ${driver} notification (${sent}) arrives with every field, as priority ${priority}`, async () => {
+        const eventType = `compute.instance.${driver}.${sent}`;
         const notifier = await PythonPeer.start(
           peers,
           'py_notifier.py',
@@ -94,7 +95,7 @@ describe('notifications between oslo.messaging and novarpc', () => {
             '--publisher-id', 'compute.host1',
             '--event-type', eventType,
             '--payload', JSON.stringify(PAYLOAD),
-            '--priority', priority,
+            '--priority', sent,
             '--driver', driver,
             '--context', JSON.stringify(pythonContext),
           ],
