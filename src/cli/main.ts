@@ -52,6 +52,8 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   const { config, warnings } = configFor(command, defaults);
   const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
   for (const warning of warnings) logger.warn(warning);
+  // A worker never dies of a stray promise: log it and keep serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
   const runtime = await launch({ config, services, logger });
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
