@@ -78,6 +78,7 @@ export class Service {
       });
       await this.rpcServer.start();
     }
+    await this.reportState();
     this.every(config.reportInterval, () => this.reportState());
     for (const task of manager.periodicTasks?.() ?? []) {
       if (task.runImmediately) this.runTask(task);
