@@ -4,9 +4,12 @@
  * result. Concurrent requests therefore see each other's choices and spread over hosts
  * instead of all picking the same "most free" one.
  */
-import { isDbError, type ComputeNodeRow, type Db } from '../../db/index.js';
+import { isDbError, type ComputeNodeRow, type Db, type DbResources } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { hostStates, selectHosts, type HostState, type ResourceRequest, type Selection } from './host-selection.js';
+
+/** Work done in the claim's transaction (e.g. setting the instance's host); a throw undoes the claim. */
+export type Placement = (tx: DbResources, host: string) => Promise<void>;
 
 interface Amounts {
   memoryMb: number;
@@ -36,14 +39,18 @@ export class HostStateCache {
    * best. Selection and the in-flight reservation happen in one synchronous step, so
    * concurrent requests see each other's choices. `host` is undefined when none fits.
    */
-  async claimBest(context: RequestContext, request: ResourceRequest): Promise<{ host: string | undefined; rejected: Selection['rejected'] }> {
+  async claimBest(
+    context: RequestContext,
+    request: ResourceRequest,
+    place?: Placement,
+  ): Promise<{ host: string | undefined; rejected: Selection['rejected'] }> {
     const states = await this.fresh(context);
     const refused: string[] = [];
     for (;;) {
       const { hosts, rejected } = selectHosts(this.adjusted(states), { ...request, ignoreHosts: [...(request.ignoreHosts ?? []), ...refused] });
       const best = hosts[0];
       if (!best) return { host: undefined, rejected };
-      if (await this.claim(context, best.host, request)) return { host: best.host, rejected };
+      if (await this.claim(context, best.host, request, place)) return { host: best.host, rejected };
       refused.push(best.host);
     }
   }
@@ -61,16 +68,23 @@ export class HostStateCache {
     });
   }
 
-  /** Claims the request on `host` in the database; false when the host no longer has room. */
-  async claim(context: RequestContext, host: string, request: ResourceRequest): Promise<boolean> {
+  /**
+   * Claims the request on `host` in the database, and runs `place` in the same
+   * transaction; false when the host no longer has room. Errors of `place` propagate
+   * (and the claim is rolled back).
+   */
+  async claim(context: RequestContext, host: string, request: ResourceRequest, place?: Placement): Promise<boolean> {
     const amounts = { memoryMb: request.memoryMb, diskGb: request.diskGb, vcpus: request.vcpus };
     this.adjustPending(host, amounts, 1);
     try {
-      const node = await this.db.computeNodes.claim(context, host, {
-        memory_mb: request.memoryMb,
-        local_gb: request.diskGb,
-        vcpus: request.vcpus,
-      });
+      const amounts = { memory_mb: request.memoryMb, local_gb: request.diskGb, vcpus: request.vcpus };
+      const node = place
+        ? await this.db.transaction(context, async (tx) => {
+            const claimed = await tx.computeNodes.claim(context, host, amounts);
+            await place(tx, host);
+            return claimed;
+          })
+        : await this.db.computeNodes.claim(context, host, amounts);
       this.updateFromNode(node);
       return true;
     } catch (error) {

@@ -4,7 +4,7 @@
  * fits, or the build was already tried `scheduler_max_attempts` times, the server goes
  * to ERROR with a fault saying why.
  */
-import { type Db, type InstanceRow } from '../../db/index.js';
+import { isDbError, type Db, type DbResources, type InstanceRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import { buildEndpoint, createContractClient, type ContractClient, type ContractHandlers } from '../../rpc/contract.js';
 import type { Endpoint, RequestContext, Transport } from '../../rpc/index.js';
@@ -78,19 +78,26 @@ export class SchedulerManager implements Manager {
       return;
     }
     const request = resourceRequest(spec, properties);
-    const host = await this.claimHost(admin, request, log);
-    if (!host) {
-      const reason = retry.exc ? `${NO_VALID_HOST} Last error: ${retry.exc}` : NO_VALID_HOST;
-      await failInstance(this.deps.db, admin, instanceId, reason, null, log);
+    let instance: InstanceRow | undefined;
+    // The claim and the instance's host are one transaction: a server deleted or moved
+    // meanwhile (the CAS on task_state fails) rolls the claim back.
+    const place = async (tx: DbResources, host: string) => {
+      instance = await tx.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
+      if (instance.vm_state !== VmState.BUILDING) throw new NotWaiting(`vm_state is ${instance.vm_state}`);
+    };
+    let host: string | undefined;
+    try {
+      const claimed = await this.hosts.claimBest(admin, request, place);
+      host = claimed.host;
+      if (!host) log.warn({ rejected: claimed.rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
+    } catch (error) {
+      if (!(error instanceof NotWaiting || isDbError(error, 'UnexpectedTaskState') || isDbError(error, 'InstanceNotFound'))) throw error;
+      log.info({ reason: errorMessage(error) }, 'server no longer waits for a host; build dropped');
       return;
     }
-    let instance: InstanceRow;
-    try {
-      instance = await this.deps.db.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
-      if (instance.vm_state !== VmState.BUILDING) throw new Error(`vm_state is ${instance.vm_state}`);
-    } catch (error) {
-      await this.hosts.release(admin, host, request);
-      log.info({ chosen_host: host, reason: errorMessage(error) }, 'server no longer waits for a host; build dropped');
+    if (!host || !instance) {
+      const reason = retry.exc ? `${NO_VALID_HOST} Last error: ${retry.exc}` : NO_VALID_HOST;
+      await failInstance(this.deps.db, admin, instanceId, reason, null, log);
       return;
     }
     const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
@@ -98,18 +105,13 @@ export class SchedulerManager implements Manager {
     await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
   }
 
-  /** Picks the best host and claims the request there; the next one when a claim is refused. */
-  private async claimHost(ctx: RequestContext, request: ResourceRequest, log: Logger): Promise<string | undefined> {
-    const { host, rejected } = await this.hosts.claimBest(ctx, request);
-    if (host) return host;
-    log.warn({ rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
-    return undefined;
-  }
-
   private log(ctx: RequestContext): Logger {
     return this.deps.logger.child({ request_id: ctx.requestId });
   }
 }
+
+/** The server is not waiting for a host any more. */
+class NotWaiting extends Error {}
 
 /** The resources and constraints of a request. */
 export function resourceRequest(spec: RequestSpec, properties: FilterProperties): ResourceRequest {
