@@ -122,8 +122,8 @@ describe('broker restart under load (default durable quorum topology)', () => {
     // A cast either succeeded (confirmed) or failed with a clear error: none vanished.
     expect(confirmed.size + castFailures.length).toBe(total);
     for (const { error } of castFailures) expect(error).toBeInstanceOf(RpcError);
-    // Calls in flight during the outage fail with a transport error or a timeout, never hang.
-    expect(failedCalls.length).toBeGreaterThan(0);
+    // Calls caught by the outage either wait for the broker and succeed, or fail with a
+    // transport error or a timeout: never anything else, never a hang.
     for (const { error } of failedCalls) expect(['TRANSPORT_ERROR', 'MESSAGING_TIMEOUT']).toContain((error as RpcError).code);
     expect(firstCallAfter - upAt).toBeLessThan(15_000);
   }, 180_000);

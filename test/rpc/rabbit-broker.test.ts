@@ -120,8 +120,17 @@ describe('RabbitMQ driver', () => {
 
   it('a lost reply connection fails pending calls at once, and calls work again after it recovers', async () => {
     const topic = bus.topic('compute');
+    let slowStarted = false;
     const server = new RpcServer(bus.transport(), { topic, server: 's1' }, [
-      { methods: { slow: async () => new Promise((resolve) => setTimeout(() => resolve('late'), 3000)), ping: () => 'pong' } },
+      {
+        methods: {
+          slow: async () => {
+            slowStarted = true;
+            return new Promise((resolve) => setTimeout(() => resolve('late'), 3000));
+          },
+          ping: () => 'pong',
+        },
+      },
     ]);
     await server.start();
     cleanups.push(() => server.stop());
@@ -129,7 +138,7 @@ describe('RabbitMQ driver', () => {
     const client = new RpcClient(transport, { topic }, { timeout: 30 });
     expect(await client.call(context, 'ping')).toBe('pong');
     const pending = client.call(context, 'slow').catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => slowStarted, 5000, 'the slow call to start on the server');
     const started = Date.now();
     await closeConnections(`:${process.pid}:reply`);
     const error = await pending;
