@@ -4,14 +4,15 @@
  * serving, not grow its memory, and put exactly the undecodable ones in the
  * dead-letter queue.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTransport, RequestContext, RpcClient, type Transport } from '../../src/rpc/index.js';
-import { toAmqpUrl, waitFor } from '../support/harness.js';
+import { toAmqpUrl } from '../support/harness.js';
 import { brokerUrl } from '../support/services.js';
 import { ChaosSummary } from './summary.js';
 
@@ -65,7 +66,7 @@ describe('poison and malformed messages', () => {
   const topic = `poison_${suffix}`;
   const deadLetterQueue = `novarpc.dead_letter.${suffix}`;
   let url: string;
-  let worker: ChildProcessWithoutNullStreams;
+  let worker: ChildProcessByStdio<Writable, Readable, null>;
   let transport: Transport;
   let lines: AsyncIterator<string>;
 
