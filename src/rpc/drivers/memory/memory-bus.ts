@@ -1,3 +1,5 @@
+import type { DeadLetter } from '../driver.js';
+
 /**
  * An in-process message bus with RabbitMQ's semantics as far as the framework uses
  * them: exchanges route by exact routing key (topic/direct) or to every bound queue
@@ -86,16 +88,8 @@ interface MemoryExchange {
   bindings: Map<string, Set<string>>;
 }
 
-/** A dead-lettered message kept on the bus. */
-export interface MemoryDeadLetter {
-  id: string;
-  reason: string;
-  queue: string;
-  exchange: string;
-  routingKey: string;
-  deadLetteredAt: string;
-  body: Buffer;
-}
+/** A dead-lettered message kept on the bus: the driver's record, with the raw body. */
+export type MemoryDeadLetter = Omit<DeadLetter, 'body' | 'bodyEncoding'> & { body: Buffer };
 
 /** The in-process broker. */
 export class MemoryBus {
