@@ -137,7 +137,7 @@ export async function runE2eBench(options: E2eBenchOptions): Promise<BenchSectio
   } finally {
     await listener?.stop().catch(() => undefined);
     await services?.stop().catch(() => undefined);
-    await cleanBroker(config).catch(() => undefined);
+    await cleanBroker(config).catch((error: unknown) => process.stderr.write(`e2e bench: could not delete its queues: ${String(error)}\n`));
     await database.drop();
   }
 }
