@@ -24,3 +24,15 @@ export { isCompatible, parseVersion } from './version.js';
 export { MemoryBus } from './drivers/memory/memory-bus.js';
 export type { DeadLetter, DeadLetterStore, Driver } from './drivers/driver.js';
 export { toWireFailure, fromWireFailure, type WireFailure } from './wire/failure.js';
+export {
+  defineContract,
+  buildEndpoint,
+  createContractClient,
+  type Contract,
+  type ContractClient,
+  type ContractClientOptions,
+  type ContractHandlers,
+  type MethodKind,
+  type MethodSpec,
+  type MethodSpecs,
+} from './contract.js';
