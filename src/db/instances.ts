@@ -59,6 +59,8 @@ export type ExpectedTaskState = string | null | ReadonlyArray<string | null>;
 export interface InstanceUpdateOptions {
   /** Only update when `task_state` is (one of) this; otherwise UnexpectedTaskStateError. */
   expectedTaskState?: ExpectedTaskState;
+  /** Only update when `host` is this (null: no host); otherwise UnexpectedTaskStateError. */
+  expectedHost?: string | null;
 }
 
 /** Filters of {@link listInstances}. Several filters combine with AND. */
@@ -132,10 +134,14 @@ export async function updateInstance(
   const updated = await retryOnDeadlock(session, () => {
     const query = modelQuery(session, ctx, 'instances', SCOPE).where('uuid', uuid);
     if (expected) whereStateIn(query, 'task_state', expected);
+    if (options.expectedHost === null) query.whereNull('host');
+    else if (options.expectedHost !== undefined) query.where('host', options.expectedHost);
     return query.update({ ...withoutKeys(changes), updated_at: utcNow() });
   });
   const row = await getInstance(session, ctx, uuid);
-  if (updated === 0 && expected) throw new UnexpectedTaskStateError(uuid, expected, row.task_state);
+  if (updated === 0 && (expected || options.expectedHost !== undefined)) {
+    throw new UnexpectedTaskStateError(uuid, expected ?? [row.task_state], row.task_state);
+  }
   return row;
 }
 

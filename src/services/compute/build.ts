@@ -26,7 +26,10 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
   const log = compute.logger.child({ request_id: ctx.requestId, instance_id: id });
   let instance: InstanceRow;
   try {
-    instance = await step(compute, ctx, id, { task_state: TaskState.NETWORKING }, TaskState.SCHEDULING);
+    // Only a build still placed on this host: a stale run_instance (redelivered after
+    // the build was taken over by another host) must not start a second build.
+    instance = await compute.db.instances.update(ctx, id, { task_state: TaskState.NETWORKING }, { expectedTaskState: TaskState.SCHEDULING, expectedHost: compute.host });
+    log.info({ vm_state: instance.vm_state, task_state: instance.task_state, power_state: instance.power_state }, 'state changed');
   } catch (error) {
     log.info({ reason: errorMessage(error) }, 'server no longer waits to be built here; dropped');
     return;

@@ -12,10 +12,12 @@ import { computeContract } from '../compute/contract.js';
 import type { ServiceConfig } from '../config.js';
 import { elevated, errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
-import type { Manager } from '../service.js';
+import { networkContract } from '../network/contract.js';
+import type { Manager, PeriodicTask } from '../service.js';
 import { TaskState, VmState } from '../states.js';
 import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
 import { HostStateCache } from './host-state-cache.js';
+import { rescheduleOrphanedBuilds } from './orphaned-builds.js';
 import { selectHosts, type ResourceRequest } from './host-selection.js';
 
 /** What the scheduler manager needs. */
@@ -48,6 +50,20 @@ export class SchedulerManager implements Manager {
     const onInvalid = (method: string, error: Error, ctx: RequestContext) =>
       this.log(ctx).warn({ method, reason: error.message }, 'invalid arguments');
     return [buildEndpoint(schedulerContract, this.handlers(), { onInvalid })];
+  }
+
+  periodicTasks(): PeriodicTask[] {
+    const { periodicInterval, serviceDownTime, topics } = this.deps.config;
+    const network = createContractClient(networkContract, this.deps.transport, { topic: topics.network });
+    const deps = {
+      db: this.deps.db,
+      logger: this.deps.logger,
+      serviceDownTime,
+      network,
+      reschedule: (ctx: RequestContext, id: string, spec: RequestSpec, retry: { num_attempts: number; hosts: string[]; exc: string }) =>
+        this.runInstance(ctx, id, spec, { retry }),
+    };
+    return [{ name: 'reschedule_orphaned_builds', intervalSeconds: periodicInterval, run: async (ctx) => void (await rescheduleOrphanedBuilds(deps, ctx)) }];
   }
 
   private handlers(): ContractHandlers<typeof schedulerContract.methods> {
