@@ -4,7 +4,7 @@
  * RequestContext's and so travels through every RPC hop and log line. Errors are the
  * Compute API's JSON fault bodies; stack traces stay in the log.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import { generateRequestId } from '../../rpc/index.js';
@@ -39,6 +39,13 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Router errors (a path segment over maxParamLength, a URL that does not decode)
+    // answer in the Compute API's fault shape too: an overlong id is simply not found.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = tooLong ? 404 : 400;
+      void (reply as FastifyReply).code(status).send(faultBody(status, tooLong ? 'The resource could not be found.' : 'Malformed request URL.'));
+    },
   });
   app.decorateRequest('novaContext', null);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
