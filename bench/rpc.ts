@@ -21,7 +21,7 @@ export interface RpcBenchOptions {
   fanouts?: number;
   /** Calls for the RSS check (issue: 100k). */
   rssCalls?: number;
-  /** Rounds; raw and novarpc alternate each round and the median is reported. */
+  /** Slices per figure; raw and novarpc alternate slice by slice. */
   rounds?: number;
 }
 
@@ -53,98 +53,137 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
     fanouts: options.fanouts ?? 3000,
     rss: options.rssCalls ?? 100_000,
   };
-  const rounds = options.rounds ?? 3;
-  const rawRounds: Figures[] = [];
-  const novarpcRounds: Figures[] = [];
-  let rss: { warm: number; end: number; growthPercent: number } | undefined;
-  for (let round = 0; round < rounds; round++) {
-    // Alternate who goes first, so drift on a shared machine hits both alike.
-    const order: Array<'raw' | 'novarpc'> = round % 2 === 0 ? ['raw', 'novarpc'] : ['novarpc', 'raw'];
-    for (const mode of order) {
-      const last = mode === 'novarpc' && novarpcRounds.length === rounds - 1;
-      const result = await measure(mode, options.transportUrl, { ...sizes, rss: last ? sizes.rss : 0 });
-      (mode === 'raw' ? rawRounds : novarpcRounds).push(result.figures);
-      rss ??= result.rss;
-    }
+  const slices = options.rounds ?? 6;
+  const sides = [await openSide('raw', options.transportUrl), await openSide('novarpc', options.transportUrl)];
+  try {
+    for (const side of sides) await runConcurrent(500, CONCURRENCY, (i) => side.client.call(i)); // warm-up
+    // Every figure is measured in slices, raw and novarpc alternating (who goes first
+    // alternates too), so drift in the machine's load hits both sides alike.
+    const inSlices = async (total: number, work: (side: Side, count: number) => Promise<void>) => {
+      for (let slice = 0; slice < slices; slice++) {
+        const order = slice % 2 === 0 ? sides : [...sides].reverse();
+        for (const side of order) await work(side, Math.ceil(total / slices));
+      }
+    };
+    await inSlices(sizes.sequential, async (side, count) => {
+      for (let i = 0; i < count; i++) {
+        const started = performance.now();
+        await side.client.call(i);
+        side.latencies.push(performance.now() - started);
+      }
+    });
+    await inSlices(sizes.concurrent, async (side, count) => {
+      side.time.concurrent += await elapsed(() => runConcurrent(count, CONCURRENCY, (i) => side.client.call(i)));
+      side.counts.concurrent += count;
+    });
+    await inSlices(sizes.casts, async (side, count) => {
+      const before = (await side.worker.stats()).handled;
+      side.time.casts += await elapsed(() => runConcurrent(count, CONCURRENCY, (i) => side.client.cast(i)));
+      side.counts.casts += count;
+      await side.worker.waitUntil((stats) => stats.handled >= before + count); // drained before the other side runs
+    });
+    await inSlices(sizes.fanouts, async (side, count) => {
+      const before = (await side.worker.stats()).fanout.map((n) => n);
+      side.time.fanouts += await elapsed(async () => {
+        await runConcurrent(count, CONCURRENCY, (i) => side.client.fanout(i));
+        await side.worker.waitUntil((stats) => stats.fanout.every((n, server) => n >= before[server]! + count));
+      });
+      side.counts.fanouts += count;
+    });
+    const rss = sizes.rss > 0 ? await measureRss(sides[1]!, sizes.rss) : undefined;
+    return report(sides[0]!, sides[1]!, rss, sizes, slices);
+  } finally {
+    for (const side of sides) await side.close();
   }
-  const raw = { figures: medianFigures(rawRounds) };
-  const novarpc = { figures: medianFigures(novarpcRounds), rss };
+}
+
+interface Side {
+  mode: 'raw' | 'novarpc';
+  client: BenchClient;
+  worker: Awaited<ReturnType<typeof startWorker>>;
+  latencies: number[];
+  time: { concurrent: number; casts: number; fanouts: number };
+  counts: { concurrent: number; casts: number; fanouts: number };
+  close(): Promise<void>;
+}
+
+async function openSide(mode: 'raw' | 'novarpc', url: string): Promise<Side> {
+  const suffix = randomBytes(4).toString('hex');
+  const exchange = `bench_${suffix}`;
+  const topic = `bench_${mode}_${suffix}`;
+  const worker = await startWorker(mode, url, exchange, topic);
+  const client = mode === 'raw' ? await rawClient(url, exchange, topic) : novarpcClient(url, exchange, topic);
+  return {
+    mode,
+    client,
+    worker,
+    latencies: [],
+    time: { concurrent: 0, casts: 0, fanouts: 0 },
+    counts: { concurrent: 0, casts: 0, fanouts: 0 },
+    async close() {
+      await client.close();
+      await worker.close();
+      await deleteBenchEntities(url, exchange, topic);
+    },
+  };
+}
+
+function figuresOf(side: Side): Figures {
+  const latencies = [...side.latencies].sort((a, b) => a - b);
+  const totalSeconds = latencies.reduce((sum, value) => sum + value, 0) / 1000;
+  return {
+    sequentialRate: Math.round(latencies.length / totalSeconds),
+    p50: round2(latencies[Math.floor(latencies.length * 0.5)]!),
+    p99: round2(latencies[Math.floor(latencies.length * 0.99)]!),
+    concurrentRate: Math.round(side.counts.concurrent / (side.time.concurrent / 1000)),
+    castRate: Math.round(side.counts.casts / (side.time.casts / 1000)),
+    fanoutRate: Math.round(side.counts.fanouts / (side.time.fanouts / 1000)),
+  };
+}
+
+async function measureRss(side: Side, calls: number): Promise<{ warm: number; end: number; growthPercent: number }> {
+  await runConcurrent(calls / 10, CONCURRENCY, (i) => side.client.call(i));
+  const warm = (await side.worker.stats(true)).rss;
+  await runConcurrent(calls - calls / 10, CONCURRENCY, (i) => side.client.call(i));
+  const end = (await side.worker.stats(true)).rss;
+  const mib = (bytes: number) => round2(bytes / 1024 / 1024);
+  return { warm: mib(warm), end: mib(end), growthPercent: round2(((end - warm) / warm) * 100) };
+}
+
+function report(
+  rawSide: Side,
+  novarpcSide: Side,
+  rss: { warm: number; end: number; growthPercent: number } | undefined,
+  sizes: { sequential: number; concurrent: number; casts: number; fanouts: number; rss: number },
+  slices: number,
+): BenchSection {
+  const raw = figuresOf(rawSide);
+  const novarpc = figuresOf(novarpcSide);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const rows: BenchRow[] = [
-    { name: 'sequential call', value: novarpc.figures.sequentialRate, unit: 'calls/s', baseline: raw.figures.sequentialRate, ratio: ratio(novarpc.figures.sequentialRate, raw.figures.sequentialRate), target: '>= 0.85' },
-    { name: 'sequential call p50', value: novarpc.figures.p50, unit: 'ms', baseline: raw.figures.p50, ratio: ratio(raw.figures.p50, novarpc.figures.p50) },
-    { name: 'sequential call p99', value: novarpc.figures.p99, unit: 'ms', baseline: raw.figures.p99, ratio: ratio(raw.figures.p99, novarpc.figures.p99) },
-    { name: `concurrent call (${CONCURRENCY} in flight)`, value: novarpc.figures.concurrentRate, unit: 'calls/s', baseline: raw.figures.concurrentRate, ratio: ratio(novarpc.figures.concurrentRate, raw.figures.concurrentRate), target: '>= 0.85' },
-    { name: 'confirmed cast', value: novarpc.figures.castRate, unit: 'casts/s', baseline: raw.figures.castRate, ratio: ratio(novarpc.figures.castRate, raw.figures.castRate), target: '>= 0.8' },
-    { name: 'fanout cast to 4 servers (all delivered)', value: novarpc.figures.fanoutRate, unit: 'fanouts/s', baseline: raw.figures.fanoutRate, ratio: ratio(novarpc.figures.fanoutRate, raw.figures.fanoutRate) },
+    { name: 'sequential call', value: novarpc.sequentialRate, unit: 'calls/s', baseline: raw.sequentialRate, ratio: ratio(novarpc.sequentialRate, raw.sequentialRate), target: '>= 0.85' },
+    { name: 'sequential call p50', value: novarpc.p50, unit: 'ms', baseline: raw.p50, ratio: ratio(raw.p50, novarpc.p50) },
+    { name: 'sequential call p99', value: novarpc.p99, unit: 'ms', baseline: raw.p99, ratio: ratio(raw.p99, novarpc.p99) },
+    { name: `concurrent call (${CONCURRENCY} in flight)`, value: novarpc.concurrentRate, unit: 'calls/s', baseline: raw.concurrentRate, ratio: ratio(novarpc.concurrentRate, raw.concurrentRate), target: '>= 0.85' },
+    { name: 'confirmed cast', value: novarpc.castRate, unit: 'casts/s', baseline: raw.castRate, ratio: ratio(novarpc.castRate, raw.castRate), target: '>= 0.8' },
+    { name: 'fanout cast to 4 servers (all delivered)', value: novarpc.fanoutRate, unit: 'fanouts/s', baseline: raw.fanoutRate, ratio: ratio(novarpc.fanoutRate, raw.fanoutRate) },
   ];
-  if (novarpc.rss) {
+  if (rss) {
     rows.push(
-      { name: `worker RSS after warm-up (${sizes.rss / 10} calls)`, value: novarpc.rss.warm, unit: 'MiB' },
-      { name: `worker RSS after ${sizes.rss} calls`, value: novarpc.rss.end, unit: 'MiB' },
-      { name: 'worker RSS growth after warm-up', value: novarpc.rss.growthPercent, unit: '%', target: '<= 20' },
+      { name: `worker RSS after warm-up (${sizes.rss / 10} calls)`, value: rss.warm, unit: 'MiB' },
+      { name: `worker RSS after ${sizes.rss} calls`, value: rss.end, unit: 'MiB' },
+      { name: 'worker RSS growth after warm-up', value: rss.growthPercent, unit: '%', target: '<= 20' },
     );
   }
   return {
     title: 'RPC over RabbitMQ: novarpc vs raw amqplib (same flags, persistence, confirms)',
     rows,
     notes: [
-      `median of ${rounds} rounds, raw and novarpc alternating; sizes per round: ${sizes.sequential} sequential calls, ${sizes.concurrent} concurrent calls, ${sizes.casts} casts, ${sizes.fanouts} fanouts x 4 servers`,
-      'queues: quorum topic queue, durable topic exchange (novarpc defaults); persistent messages; publisher confirms on every publish',
-      'servers in a child process; client in the benchmark process',
+      `both sides run at once and every figure alternates raw and novarpc in ${slices} slices; totals: ${sizes.sequential} sequential calls, ${sizes.concurrent} concurrent calls, ${sizes.casts} casts, ${sizes.fanouts} fanouts x 4 servers per side`,
+      'queues: quorum topic queue, durable topic exchange (novarpc defaults); persistent messages; publisher confirms on every publish; same method, args and context carried',
+      'servers in a child process per side (4 servers each); clients in the benchmark process',
     ],
   };
-}
-
-async function measure(
-  mode: 'novarpc' | 'raw',
-  url: string,
-  sizes: { sequential: number; concurrent: number; casts: number; fanouts: number; rss: number },
-): Promise<{ figures: Figures; rss?: { warm: number; end: number; growthPercent: number } }> {
-  const suffix = randomBytes(4).toString('hex');
-  const exchange = `bench_${suffix}`;
-  const topic = `bench_${mode}_${suffix}`;
-  const worker = await startWorker(mode, url, exchange, topic);
-  const client = mode === 'raw' ? await rawClient(url, exchange, topic) : novarpcClient(url, exchange, topic);
-  try {
-    await runConcurrent(500, CONCURRENCY, (i) => client.call(i)); // warm-up
-    const latencies: number[] = [];
-    const sequentialStart = performance.now();
-    for (let i = 0; i < sizes.sequential; i++) {
-      const started = performance.now();
-      await client.call(i);
-      latencies.push(performance.now() - started);
-    }
-    const sequentialRate = sizes.sequential / ((performance.now() - sequentialStart) / 1000);
-    const concurrentRate = await rate(sizes.concurrent, () => runConcurrent(sizes.concurrent, CONCURRENCY, (i) => client.call(i)));
-    const handledBefore = (await worker.stats()).handled;
-    const castRate = await rate(sizes.casts, () => runConcurrent(sizes.casts, CONCURRENCY, (i) => client.cast(i)));
-    await worker.waitUntil((stats) => stats.handled >= handledBefore + sizes.casts);
-    const fanoutRate = await rate(sizes.fanouts, async () => {
-      await runConcurrent(sizes.fanouts, CONCURRENCY, (i) => client.fanout(i));
-      await worker.waitUntil((stats) => stats.fanout.every((count) => count >= sizes.fanouts));
-    });
-    latencies.sort((a, b) => a - b);
-    const figures: Figures = {
-      sequentialRate: Math.round(sequentialRate),
-      p50: round2(latencies[Math.floor(latencies.length * 0.5)]!),
-      p99: round2(latencies[Math.floor(latencies.length * 0.99)]!),
-      concurrentRate: Math.round(concurrentRate),
-      castRate: Math.round(castRate),
-      fanoutRate: Math.round(fanoutRate),
-    };
-    if (mode === 'raw' || sizes.rss === 0) return { figures };
-    await runConcurrent(sizes.rss / 10, CONCURRENCY, (i) => client.call(i));
-    const warm = (await worker.stats(true)).rss;
-    await runConcurrent(sizes.rss - sizes.rss / 10, CONCURRENCY, (i) => client.call(i));
-    const end = (await worker.stats(true)).rss;
-    const mib = (bytes: number) => round2(bytes / 1024 / 1024);
-    return { figures, rss: { warm: mib(warm), end: mib(end), growthPercent: round2(((end - warm) / warm) * 100) } };
-  } finally {
-    await client.close();
-    await worker.close();
-    await deleteBenchEntities(url, exchange, topic);
-  }
 }
 
 function novarpcClient(url: string, exchange: string, topic: string): BenchClient {
@@ -263,16 +302,10 @@ async function runConcurrent(total: number, concurrency: number, task: (i: numbe
   );
 }
 
-async function rate(count: number, work: () => Promise<void>): Promise<number> {
+async function elapsed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
-  return count / ((performance.now() - started) / 1000);
-}
-
-function medianFigures(rounds: Figures[]): Figures {
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const keys = Object.keys(rounds[0]!) as Array<keyof Figures>;
-  return Object.fromEntries(keys.map((key) => [key, median(rounds.map((figures) => figures[key]))])) as unknown as Figures;
+  return performance.now() - started;
 }
 
 function round2(value: number): number {

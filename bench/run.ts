@@ -23,7 +23,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
     const { runRpcBench } = await import('./rpc.js');
     return runRpcBench(
       quick
-        ? { transportUrl, sequentialCalls: 300, concurrentCalls: 2000, casts: 2000, fanouts: 300, rssCalls: 10_000, rounds: 1 }
+        ? { transportUrl, sequentialCalls: 300, concurrentCalls: 2000, casts: 2000, fanouts: 300, rssCalls: 10_000, rounds: 2 }
         : { transportUrl },
     );
   },

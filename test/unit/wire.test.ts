@@ -86,6 +86,11 @@ describe('oslo wire format (spec §2-§4)', () => {
     }
   });
 
+  it('accepts a real U+FFFD character while refusing invalid UTF-8', () => {
+    const body = Buffer.from(JSON.stringify({ method: 'm', args: { text: 'replacement \uFFFD char' } }), 'utf8');
+    expect(toIncomingRequest(decodeDocument(body, MAX)).args).toEqual({ text: 'replacement \uFFFD char' });
+  });
+
   it('tolerates Python NaN/Infinity tokens outside strings only', () => {
     expect(parsePythonJson('{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN stays text"}')).toEqual({
       a: Number.NaN,

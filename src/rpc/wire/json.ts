@@ -7,8 +7,14 @@ import { MalformedMessage, SerializationError } from '../errors.js';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NON_FINITE_MARKER = '\u0000novarpc-nonfinite:';
 
-/** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
-export function decodeUtf8(bytes: Uint8Array): string {
+/**
+ * Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. The
+ * native decoder runs first; only a text with U+FFFD in it (a replaced sequence, or a
+ * real U+FFFD) is checked again strictly.
+ */
+export function decodeUtf8(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  if (!text.includes('\uFFFD')) return text;
   try {
     return utf8.decode(bytes);
   } catch {
