@@ -143,6 +143,10 @@ export class AmqpDriver implements Driver {
       },
       setup: async (channel) => {
         await channel.assertQueue(queue, transientQueue(this.options));
+        // Python servers before oslo.messaging 9.2 reply through a direct exchange
+        // named like the reply queue (spec §10.8); newer ones use the default exchange.
+        await channel.assertExchange(queue, 'direct', { durable: false, autoDelete: true });
+        await channel.bindQueue(queue, queue, queue);
         return [queue];
       },
       deadLetter: (message, from, reason) => this.deadLetters.add(message, from, reason),
