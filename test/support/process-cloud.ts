@@ -23,6 +23,8 @@ export interface ProcessCloudOptions {
   computes?: string[];
   /** Extra `key = value` lines per section (DEFAULT, database, api, fake_driver). */
   settings?: Record<string, Record<string, string | number | boolean>>;
+  /** Admin token for the readiness check. Default admin:project-a (noauth2). */
+  adminToken?: string;
   /** Whether to wait for every service to be up. Default true. */
   waitUp?: boolean;
 }
@@ -43,6 +45,8 @@ export interface ProcessCloud {
   db: Db;
   dir: string;
   configFile: string;
+  /** The token the helpers read servers with. */
+  adminToken: string;
   workers: Map<string, Worker>;
   topics: { scheduler: string; compute: string; network: string };
   request(method: string, path: string, body?: unknown, token?: string): Promise<HttpAnswer>;
@@ -128,20 +132,20 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
 
   try {
     for (const name of ['network', 'scheduler', ...computes.map((host) => `compute-${host}`), 'api']) start(name);
-    if (options.waitUp !== false) await waitUntilUp(request, workers, 3 + computes.length);
+    if (options.waitUp !== false) await waitUntilUp(request, workers, 3 + computes.length, options.adminToken ?? ADMIN_TOKEN);
   } catch (error) {
     await stop();
     throw error;
   }
   return {
-    id, endpoint, transportUrl: options.transportUrl, databaseUrl: database.url, db, dir, configFile, workers, topics, request, boot, start, stop,
+    adminToken: options.adminToken ?? ADMIN_TOKEN, id, endpoint, transportUrl: options.transportUrl, databaseUrl: database.url, db, dir, configFile, workers, topics, request, boot, start, stop,
   };
 }
 
-async function waitUntilUp(request: ProcessCloud['request'], workers: Map<string, Worker>, expected: number): Promise<void> {
+async function waitUntilUp(request: ProcessCloud['request'], workers: Map<string, Worker>, expected: number, token: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const up = await request('GET', '/os-services', undefined, ADMIN_TOKEN).catch(() => undefined);
+    const up = await request('GET', '/os-services', undefined, token).catch(() => undefined);
     const count = (up?.body?.services ?? []).filter((s: { state: string }) => s.state === 'up').length;
     if (count >= expected) return;
     for (const worker of workers.values()) {
@@ -155,7 +159,7 @@ async function waitUntilUp(request: ProcessCloud['request'], workers: Map<string
 /** Statuses of servers by id, read as admin. */
 export async function statuses(cloud: ProcessCloud, ids: string[]): Promise<Map<string, any>> {
   const result = new Map<string, any>();
-  for (const serverId of ids) result.set(serverId, (await cloud.request('GET', `/servers/${serverId}`, undefined, ADMIN_TOKEN)).body?.server);
+  for (const serverId of ids) result.set(serverId, (await cloud.request('GET', `/servers/${serverId}`, undefined, cloud.adminToken)).body?.server);
   return result;
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { InstanceFilters } from '../../../db/index.js';
 import { vmStatesForStatus } from '../../states.js';
 import type { ComputeApi } from '../compute-api.js';
-import { badRequest, notFound } from '../faults.js';
+import { badRequest, forbidden, notFound } from '../faults.js';
 import { createServerBody, parseBody, updateServerBody } from '../schemas.js';
 import { performAction } from '../server-actions.js';
 import { addressesView, links, serverSummary, serverView } from '../views.js';
@@ -88,7 +88,11 @@ async function listServers(api: ComputeApi, request: FastifyRequest) {
   const ctx = contextOf(request);
   const filters: InstanceFilters = {};
   const allTenants = ['1', 'true', 'True'].includes(query(request, 'all_tenants') ?? '');
-  if (!ctx.isAdmin || !allTenants) filters.project_id = ctx.projectId ?? '';
+  // Admin-only filters: Nova refuses all_tenants by policy (get_all_tenants).
+  if (allTenants && !ctx.isAdmin) throw forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
+  const host = query(request, 'host');
+  if (host && !ctx.isAdmin) throw forbidden("Policy doesn't allow os_compute_api:servers:index:host to be performed.");
+  if (!allTenants) filters.project_id = ctx.projectId ?? '';
   const name = query(request, 'name');
   if (name) filters.name = name;
   const status = query(request, 'status');
@@ -97,8 +101,7 @@ async function listServers(api: ComputeApi, request: FastifyRequest) {
     if (states.length === 0) return [];
     filters.vm_state = states;
   }
-  const host = query(request, 'host');
-  if (host && ctx.isAdmin) filters.host = host;
+  if (host) filters.host = host;
   const limit = query(request, 'limit');
   if (limit !== undefined) {
     if (!/^\d+$/.test(limit)) throw badRequest('limit must be a non-negative integer.');
