@@ -118,6 +118,27 @@ describe('RabbitMQ driver', () => {
     expect((call as amqp.GetMessage).properties.expiration).toBe('2000');
   });
 
+  it('§10.8 a reply through the per-queue direct exchange of servers before oslo.messaging 9.2 reaches the caller', async () => {
+    const topic = bus.topic('compute');
+    const transport = bus.transport();
+    const client = new RpcClient(transport, { topic }, { timeout: 10 });
+    await client.cast(context, 'declare_the_exchange');
+    const channel = await admin.createChannel();
+    await channel.assertQueue(topic, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.bindQueue(topic, bus.exchange, topic);
+    const calling = client.call(context, 'legacy');
+    let request: amqp.GetMessage | false = false;
+    for (let tries = 0; tries < 100 && !request; tries++) {
+      request = await channel.get(topic, { noAck: true });
+      if (!request) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const inner = JSON.parse(JSON.parse((request as amqp.GetMessage).content.toString())['oslo.message']);
+    const reply = { result: 'from an old server', failure: null, ending: true, _msg_id: inner._msg_id };
+    channel.publish(inner._reply_q, inner._reply_q, Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': JSON.stringify(reply) })));
+    expect(await calling).toBe('from an old server');
+    await channel.close();
+  });
+
   it('a lost reply connection fails pending calls at once, and calls work again after it recovers', async () => {
     const topic = bus.topic('compute');
     let slowStarted = false;
