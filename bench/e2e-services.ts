@@ -6,16 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as amqp from 'amqplib';
 import { createDb } from '../src/db/index.js';
 import { createLogger } from '../src/log/logger.js';
 import { getTransport, type Transport } from '../src/rpc/index.js';
 import type { ServiceConfig } from '../src/services/config.js';
 import { launch } from '../src/services/runtime.js';
-import { toAmqpUrl } from './amqp-url.js';
+import { deleteBrokerObjects, freePort } from '../test/support/scratch.js';
 
 /** Where the services run. */
 export type ServicesMode = 'processes' | 'in-process';
@@ -158,30 +156,6 @@ export async function cleanBroker(config: ServiceConfig): Promise<void> {
     ...COMPUTE_HOSTS.map((host) => `${compute}.${host}`),
     ...config.notificationTopics.flatMap((topic) => [`${topic}.info`, `${topic}.error`]),
   ];
-  const connection = await amqp.connect(toAmqpUrl(config.transportUrl));
-  try {
-    for (const queue of queues) {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      await channel.deleteQueue(queue).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined);
-    await channel.deleteExchange(config.controlExchange).catch(() => undefined);
-    await channel.close().catch(() => undefined);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  await deleteBrokerObjects(config.transportUrl, queues, [config.controlExchange]);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -16,11 +16,11 @@
  * the end every server is checked ACTIVE through GET /servers/detail.
  */
 import { randomBytes } from 'node:crypto';
-import mysql from 'mysql2/promise';
 import { NotificationListener } from '../src/rpc/index.js';
 import { resolveServiceConfig } from '../src/services/config.js';
 import { cleanBroker, prepareDatabase, startBenchServices, type ServicesMode } from './e2e-services.js';
 import type { BenchSection } from './types.js';
+import { createScratchDatabase, type ScratchDatabase } from '../test/support/scratch.js';
 
 /** Options of {@link runE2eBench}. */
 export interface E2eBenchOptions {
@@ -158,18 +158,7 @@ function round(value: number): number {
 }
 
 /** A database of the bench's own on a MySQL server; SQLite URLs are used as they are. */
-async function ownDatabase(serverUrl: string, name: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+async function ownDatabase(serverUrl: string, name: string): Promise<ScratchDatabase> {
   if (serverUrl.startsWith('sqlite:')) return { url: serverUrl, name: serverUrl, drop: async () => {} };
-  const admin = async (sql: string) => {
-    const connection = await mysql.createConnection({ uri: serverUrl.replace(/^mariadb:/, 'mysql:') });
-    try {
-      await connection.query(sql);
-    } finally {
-      await connection.end();
-    }
-  };
-  await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => admin(`DROP DATABASE IF EXISTS \`${name}\``) };
+  return createScratchDatabase(serverUrl, name);
 }

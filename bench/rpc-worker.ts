@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { getTransport, RpcServer, type Transport } from '../src/rpc/index.js';
-import { toAmqpUrl } from './amqp-url.js';
+import { toAmqpUrl } from '../test/support/harness.js';
 
 interface WorkerArgs {
   mode: 'novarpc' | 'raw';

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { getTransport, RequestContext, RpcClient } from '../src/rpc/index.js';
 import type { BenchRow, BenchSection } from './types.js';
-import { toAmqpUrl } from './amqp-url.js';
+import { toAmqpUrl } from '../test/support/harness.js';
 
 /** Sizes of one run. */
 export interface RpcBenchOptions {

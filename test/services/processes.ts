@@ -4,11 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import * as amqp from 'amqplib';
-import mysql from 'mysql2/promise';
 import { toAmqpUrl } from '../support/harness.js';
+import { createScratchDatabase, deleteBrokerObjects, freePort } from '../support/scratch.js';
+
+export { deleteBrokerObjects, freePort };
 import type { LogLine } from './support.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -63,16 +64,6 @@ export function startWorker(name: string, args: string[], env: Record<string, st
 }
 
 /** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A random suffix for exchanges, topics and database names. */
 export function suffix(): string {
@@ -81,40 +72,7 @@ export function suffix(): string {
 
 /** Creates a database of its own on the MariaDB server; returns its URL and how to drop it. */
 export async function createDatabase(serverUrl: string, prefix = 'novarpc_svc'): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${suffix()}`;
-  const admin = async (sql: string) => {
-    const connection = await mysql.createConnection({ uri: serverUrl });
-    try {
-      await connection.query(sql);
-    } finally {
-      await connection.end();
-    }
-  };
-  await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS \`${name}\``) };
-}
-
-/** Deletes queues and exchanges a test declared (best effort). */
-export async function deleteBrokerObjects(brokerUrl: string, queues: string[], exchanges: string[]): Promise<void> {
-  const connection = await amqp.connect(toAmqpUrl(brokerUrl));
-  try {
-    for (const queue of queues) {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      await channel.deleteQueue(queue).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-    for (const exchange of exchanges) {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      await channel.deleteExchange(exchange).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close();
-  }
+  return createScratchDatabase(serverUrl, `${prefix}_${suffix()}`);
 }
 
 /** Messages waiting in a queue, or -1 when it does not exist. */
