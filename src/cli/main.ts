@@ -2,7 +2,8 @@
 /**
  * The novarpc command: `novarpc api|scheduler|compute|network|all` runs services,
  * `novarpc demo` boots servers end to end in one process, `novarpc db-sync` migrates,
- * and `novarpc servers|boot|services` are small API clients.
+ * `novarpc dlq list|replay|purge` manages the dead-letter queue, and
+ * `novarpc servers|boot|services` are small API clients.
  */
 import { Command, Option } from 'commander';
 import { createLogger } from '../log/logger.js';
@@ -13,6 +14,7 @@ import { loadConfig } from './config.js';
 import { runDemo } from './demo.js';
 import { envName, flagName, OPTIONS } from './options.js';
 import { checkService } from './check.js';
+import { dlqCommand } from './dlq.js';
 import { runUntilSignal } from './signals.js';
 
 /** Adds every setting as a flag, plus --config-file, to a command. */
@@ -117,6 +119,33 @@ export function buildProgram(): Command {
   check.action(async (service: string) => {
     const { config } = configFor(check, {});
     process.exitCode = await checkService(config, service, process.stdout);
+  });
+
+  const dlq = program
+    .command('dlq')
+    .description('Dead-letter queue of the transport (dead_letter_queue option, default novarpc.dead_letter): messages no server could decode or that kept coming back.');
+  const dlqList = withSettings(dlq.command('list').description('Show dead-lettered messages (oldest first) without removing them.'))
+    .option('--limit <n>', 'Most messages to show. Default 100', '100')
+    .option('--json', 'One JSON document: {queue, total, messages: [{id, reason, queue, exchange, routingKey, deadLetteredAt, body, bodyEncoding}]}');
+  dlqList.action(async () => {
+    const { config } = configFor(dlqList, {});
+    const opts = dlqList.opts() as { limit: string; json?: boolean };
+    if (!/^\d+$/.test(opts.limit)) throw new Error(`--limit must be a positive integer, got "${opts.limit}"`);
+    process.exitCode = await dlqCommand(config, 'list', { limit: Number(opts.limit), json: opts.json }, process.stdout);
+  });
+  const dlqReplay = withSettings(dlq.command('replay').description('Republish dead-lettered messages to the exchange and routing key they came from, and remove them.'))
+    .option('--id <id...>', 'Ids (from dlq list) of the messages to replay')
+    .option('--all', 'Replay every message')
+    .option('--json', 'JSON output: {queue, replayed, not_found}');
+  dlqReplay.action(async () => {
+    const { config } = configFor(dlqReplay, {});
+    const opts = dlqReplay.opts() as { id?: string[]; all?: boolean; json?: boolean };
+    process.exitCode = await dlqCommand(config, 'replay', { ids: opts.id, all: opts.all, json: opts.json }, process.stdout);
+  });
+  const dlqPurge = withSettings(dlq.command('purge').description('Delete every dead-lettered message.')).option('--json', 'JSON output: {queue, purged}');
+  dlqPurge.action(async () => {
+    const { config } = configFor(dlqPurge, {});
+    process.exitCode = await dlqCommand(config, 'purge', { json: (dlqPurge.opts() as { json?: boolean }).json }, process.stdout);
   });
 
   const servers = program.command('servers').description('Servers of the Compute API.');
