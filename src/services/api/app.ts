@@ -68,6 +68,7 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
   app.setErrorHandler((error, request, reply) => {
     const fault = toFault(error);
     if (fault.unexpected) request.log.error({ err: error }, 'unexpected API error');
+    else if (fault.status >= 500) request.log.warn({ status: fault.status, reason: fault.message, cause: (error as Error).message }, 'request failed');
     else request.log.info({ status: fault.status, reason: fault.message }, 'request refused');
     void reply.code(fault.status).send(faultBody(fault.status, fault.message));
   });

@@ -87,7 +87,8 @@ function dbFault(error: DbError): { status: number; message: string; unexpected:
       return { status: 403, message: error.message, unexpected: false };
     case 'DbConnectionError':
     case 'DbDeadlock':
-      return { status: 503, message: `The database is unavailable; try again later. (${error.message})`, unexpected: false };
+      // The cause (host, port, driver error) goes to the log, never to the API user.
+      return { status: 503, message: 'The database is unavailable; try again later.', unexpected: false };
     default:
       return { status: 500, message: 'Unexpected database error.', unexpected: true };
   }

@@ -17,7 +17,7 @@ import type { Manager, PeriodicTask } from '../service.js';
 import { TaskState, VmState } from '../states.js';
 import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
 import { HostStateCache } from './host-state-cache.js';
-import { rescheduleOrphanedBuilds } from './orphaned-builds.js';
+import { OrphanedBuildSweeper } from './orphaned-builds.js';
 import { selectHosts, type ResourceRequest } from './host-selection.js';
 
 /** What the scheduler manager needs. */
@@ -63,7 +63,8 @@ export class SchedulerManager implements Manager {
       reschedule: (ctx: RequestContext, id: string, spec: RequestSpec, retry: { num_attempts: number; hosts: string[]; exc: string }) =>
         this.runInstance(ctx, id, spec, { retry }),
     };
-    return [{ name: 'reschedule_orphaned_builds', intervalSeconds: periodicInterval, run: async (ctx) => void (await rescheduleOrphanedBuilds(deps, ctx)) }];
+    const sweeper = new OrphanedBuildSweeper(deps);
+    return [{ name: 'reschedule_orphaned_builds', intervalSeconds: periodicInterval, run: async (ctx) => void (await sweeper.sweep(ctx)) }];
   }
 
   private handlers(): ContractHandlers<typeof schedulerContract.methods> {

@@ -26,6 +26,33 @@ export interface OrphanedBuildsDeps {
   reschedule(ctx: RequestContext, instanceId: string, spec: RequestSpec, retry: { num_attempts: number; hosts: string[]; exc: string }): Promise<void>;
 }
 
+/**
+ * Takes over the builds of compute hosts that are down. After a database outage (a
+ * failed sweep) and at start-up it waits service_down_time before judging: every
+ * heartbeat is stale then, and the live services need a report_interval to catch up.
+ */
+export class OrphanedBuildSweeper {
+  private quietUntil: number;
+
+  constructor(private readonly deps: OrphanedBuildsDeps) {
+    this.quietUntil = Date.now() + deps.serviceDownTime * 1000;
+  }
+
+  /** One sweep; returns how many builds were taken over. */
+  async sweep(ctx: RequestContext): Promise<number> {
+    try {
+      if (Date.now() < this.quietUntil) {
+        await this.deps.db.services.list(ctx, {});
+        return 0;
+      }
+      return await rescheduleOrphanedBuilds(this.deps, ctx);
+    } catch (error) {
+      if (isDbError(error, 'DbConnectionError')) this.quietUntil = Date.now() + this.deps.serviceDownTime * 1000;
+      throw error;
+    }
+  }
+}
+
 /** Takes over the builds of compute hosts that are down; returns how many. */
 export async function rescheduleOrphanedBuilds(deps: OrphanedBuildsDeps, ctx: RequestContext): Promise<number> {
   const services = await deps.db.services.list(ctx, { binary: 'nova-compute' });
