@@ -33,7 +33,10 @@ async function run(transport: Transport, action: 'list' | 'replay' | 'purge', op
     case 'list': {
       const limit = options.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${options.limit}`);
-      const [letters, total] = await Promise.all([transport.deadLetters.list(limit), transport.deadLetters.count()]);
+      // Count first: the broker's count leaves out messages a listing holds unacknowledged.
+      const counted = await transport.deadLetters.count();
+      const letters = await transport.deadLetters.list(limit);
+      const total = Math.max(counted, letters.length);
       write({ queue, total, messages: letters }, formatList(queue, total, letters));
       return 0;
     }
