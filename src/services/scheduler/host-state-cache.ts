@@ -80,9 +80,11 @@ export class HostStateCache {
       const amounts = { memory_mb: request.memoryMb, local_gb: request.diskGb, vcpus: request.vcpus };
       const node = place
         ? await this.db.transaction(context, async (tx) => {
-            const claimed = await tx.computeNodes.claim(context, host, amounts);
+            // The instance's own row first, the host's shared compute_nodes row last: every
+            // boot on the host contends for that row, so its lock is held only from the
+            // claim to the commit, not across the placement's round trips.
             await place(tx, host);
-            return claimed;
+            return tx.computeNodes.claim(context, host, amounts);
           })
         : await this.db.computeNodes.claim(context, host, amounts);
       this.updateFromNode(node);
