@@ -1,6 +1,6 @@
 /**
  * The services under test of the end-to-end benchmark: api, scheduler, network and two
- * computes, either as separate worker processes (`novarpc <service>` via tsx, as in
+ * computes, either as separate worker processes (`novarpc <service>`, compiled or via tsx, as in
  * production) or all in this process. Everything gets names of its own (exchange,
  * topics, database) and is removed afterwards.
  */
@@ -14,6 +14,7 @@ import { getTransport, type Transport } from '../src/rpc/index.js';
 import type { ServiceConfig } from '../src/services/config.js';
 import { launch } from '../src/services/runtime.js';
 import { deleteBrokerObjects, freePort } from '../test/support/scratch.js';
+import { nodeArgsFor } from './entry.js';
 
 /** Where the services run. */
 export type ServicesMode = 'processes' | 'in-process';
@@ -47,7 +48,7 @@ async function processes(config: ServiceConfig): Promise<BenchServices> {
   await writeFile(file, novaConf(config, port));
   const children: ChildProcess[] = [];
   const start = (args: string[]) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--config-file', file], {
+    const child = spawn(process.execPath, [...nodeArgsFor('src/cli/main'), ...args, '--config-file', file], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

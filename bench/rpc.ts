@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { getTransport, RequestContext, RpcClient } from '../src/rpc/index.js';
 import type { BenchRow, BenchSection } from './types.js';
+import { nodeArgsFor } from './entry.js';
 import { toAmqpUrl } from '../test/support/harness.js';
 
 /** Sizes of one run. */
@@ -252,7 +253,7 @@ interface WorkerStats {
 async function startWorker(mode: string, url: string, exchange: string, topic: string) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', 'bench/rpc-worker.ts', `--mode=${mode}`, `--url=${url}`, `--exchange=${exchange}`, `--topic=${topic}`, '--fanout=4'],
+    ['--expose-gc', ...nodeArgsFor('bench/rpc-worker'), `--mode=${mode}`, `--url=${url}`, `--exchange=${exchange}`, `--topic=${topic}`, '--fanout=4'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));

@@ -3,6 +3,8 @@
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
  * `--only rpc,db,e2e` picks sections; `--quick` runs small sizes (a smoke run).
+ * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
+ * so what is measured is the library as it is deployed, not a development transpile.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -60,7 +62,7 @@ let failed = false;
 for (const name of only) {
   const runner = SECTIONS[name];
   if (!runner) throw new Error(`unknown benchmark section "${name}" (known: ${Object.keys(SECTIONS).join(', ')})`);
-  const moduleFile = new URL(`./${name}.ts`, import.meta.url);
+  const moduleFile = new URL(`./${name}.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
   if (!existsSync(moduleFile)) {
     console.log(`\n## ${name}: not available in this checkout`);
     continue;

@@ -123,8 +123,9 @@ export class RpcServer {
   }
 
   private async process(delivery: Delivery): Promise<void> {
-    const request = await this.decode(delivery);
-    if (!request) return;
+    const decoded = this.decode(delivery);
+    if ('failure' in decoded) return this.rejectMalformed(delivery, decoded.failure, decoded.document);
+    const request = decoded.request;
     if (this.exceededAttempts(delivery, request)) {
       await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`);
       return;
@@ -145,22 +146,26 @@ export class RpcServer {
     }
   }
 
-  /** Decodes a delivery; a malformed one is answered when possible and dead-lettered. */
-  private async decode(delivery: Delivery): Promise<IncomingRequest | undefined> {
+  /** Decodes a delivery into a request, or says why it cannot be one. */
+  private decode(delivery: Delivery): { request: IncomingRequest } | { failure: unknown; document?: Record<string, unknown> } {
     let document: Record<string, unknown> | undefined;
     try {
       document = decodeDocument(delivery.body, this.transport.options.max_message_size);
-      return toIncomingRequest(document);
-    } catch (error) {
-      const reason = error instanceof MalformedMessage ? error.message : `undecodable message: ${String(error)}`;
-      const msgId = document?._msg_id;
-      const replyQueue = document?._reply_q;
-      if (typeof msgId === 'string' && msgId && typeof replyQueue === 'string' && replyQueue) {
-        this.runner.track(this.replies.sendFinal(replyQueue, msgId, { ok: false, error: new MalformedMessage(reason) }));
-      }
-      await this.deadLetter(delivery, reason);
-      return undefined;
+      return { request: toIncomingRequest(document) };
+    } catch (failure) {
+      return { failure, document };
     }
+  }
+
+  /** A malformed message is answered when it names a reply queue, and dead-lettered. */
+  private async rejectMalformed(delivery: Delivery, failure: unknown, document?: Record<string, unknown>): Promise<void> {
+    const reason = failure instanceof MalformedMessage ? failure.message : `undecodable message: ${String(failure)}`;
+    const msgId = document?._msg_id;
+    const replyQueue = document?._reply_q;
+    if (typeof msgId === 'string' && msgId && typeof replyQueue === 'string' && replyQueue) {
+      this.runner.track(this.replies.sendFinal(replyQueue, msgId, { ok: false, error: new MalformedMessage(reason) }));
+    }
+    await this.deadLetter(delivery, reason);
   }
 
   private exceededAttempts(delivery: Delivery, request: IncomingRequest): boolean {

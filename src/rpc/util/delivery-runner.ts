@@ -69,15 +69,20 @@ export class DeliveryRunner {
 
   private run(delivery: Delivery): void {
     this.active += 1;
-    this.process(delivery)
-      .catch((error: unknown) => this.logger.error({ err: error }, 'delivery processing failed unexpectedly'))
-      .finally(() => {
-        this.active -= 1;
-        const next = this.stopped ? undefined : this.backlog.shift();
-        if (next) this.run(next);
-        else this.notifyIfIdle();
-      });
+    this.process(delivery).then(this.finished, this.failed);
   }
+
+  private readonly finished = (): void => {
+    this.active -= 1;
+    const next = this.stopped ? undefined : this.backlog.shift();
+    if (next) this.run(next);
+    else this.notifyIfIdle();
+  };
+
+  private readonly failed = (error: unknown): void => {
+    this.logger.error({ err: error }, 'delivery processing failed unexpectedly');
+    this.finished();
+  };
 
   private isIdle(): boolean {
     return this.active === 0 && this.sideWork.size === 0;

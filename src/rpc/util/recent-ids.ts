@@ -1,14 +1,21 @@
 /** The last N ids seen, for duplicate detection (oslo keeps 16 `_unique_id`s). */
 export class RecentIds {
   private readonly ids = new Set<string>();
+  private readonly order: Array<string | undefined>;
+  private next = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.order = new Array<string | undefined>(capacity);
+  }
 
   /** Records `id`; returns false when it was already among the recent ones. */
   add(id: string): boolean {
     if (this.ids.has(id)) return false;
+    const evicted = this.order[this.next];
+    if (evicted !== undefined) this.ids.delete(evicted);
+    this.order[this.next] = id;
+    this.next = (this.next + 1) % this.order.length;
     this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
     return true;
   }
 }

@@ -106,8 +106,10 @@ export function encodeReply(
   outcome: { result?: unknown; failure?: string | null; ending: boolean },
   maxBytes: number,
 ): Buffer {
-  return encodeEnvelope(
-    { result: outcome.result ?? null, failure: outcome.failure ?? null, ending: outcome.ending, _msg_id: msgId, _unique_id: uuidHex() },
+  const result = stringifyJson(outcome.result ?? null, 'result');
+  const failure = outcome.failure == null ? 'null' : JSON.stringify(outcome.failure);
+  return encodeEnvelopeText(
+    `{"result":${result},"failure":${failure},"ending":${outcome.ending},"_msg_id":${JSON.stringify(msgId)},"_unique_id":"${uuidHex()}"}`,
     maxBytes,
   );
 }

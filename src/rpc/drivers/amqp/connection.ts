@@ -176,25 +176,32 @@ export class BrokerConnection extends EventEmitter {
 }
 
 /**
- * Frames written in one tick leave in one `writev` instead of one syscall (and, with
- * TCP_NODELAY, one packet) each: the socket is corked at the first write of a tick
- * and uncorked on the next tick. amqplib flushes its channel buffers in batches, so
- * under load this turns many small writes into a few large ones.
+ * Frames written in one tick leave together: the first write of a tick goes out at
+ * once (a lone request/reply pays nothing extra), and when a second one follows in the
+ * same tick the socket is corked, so the rest of the tick's frames leave in one
+ * `writev` instead of one syscall (and, with TCP_NODELAY, one packet) each. amqplib
+ * flushes its channel buffers in batches, so under load this turns many small writes
+ * into a few large ones.
  */
 function coalesceWrites(model: amqp.ChannelModel): void {
   const socket = (model.connection as unknown as { stream?: Socket }).stream;
   if (!socket || typeof socket.cork !== 'function') return;
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let writesThisTick = 0;
   let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket.uncork();
+  const endOfTick = () => {
+    writesThisTick = 0;
+    if (corked) {
+      corked = false;
+      socket.uncork();
+    }
   };
   socket.write = ((...args: unknown[]) => {
-    if (!corked) {
+    writesThisTick += 1;
+    if (writesThisTick === 1) process.nextTick(endOfTick);
+    else if (!corked) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
     }
     return write(...args);
   }) as Socket['write'];

@@ -132,40 +132,22 @@ export class Consumer {
   }
 
   private toDelivery(channel: Channel, generation: number, queue: string, message: ConsumeMessage): Delivery {
-    let settled = false;
-    const settle = (action: (ch: Channel) => void) => {
-      if (settled) return;
-      settled = true;
-      // A delivery from a channel that has since closed is redelivered by the broker.
-      if (generation !== this.generation || this.channel !== channel) return;
-      try {
-        action(channel);
-      } catch (error) {
-        this.params.logger.debug({ err: error }, 'could not settle a delivery; the broker will redeliver it');
-      }
-    };
-    const countHeader = message.properties.headers?.['x-delivery-count'];
-    return {
-      body: message.content,
-      queue,
-      exchange: message.fields.exchange,
-      routingKey: message.fields.routingKey,
-      redelivered: message.fields.redelivered,
-      deliveryCount: typeof countHeader === 'number' ? countHeader : undefined,
-      ack: () => settle((ch) => ch.ack(message)),
-      requeue: () => settle((ch) => ch.nack(message, false, true)),
-      deadLetter: async (reason) => {
-        if (settled) return;
-        try {
-          await this.params.deadLetter(message, queue, reason);
-        } catch (error) {
-          this.params.logger.error({ err: error, queue }, 'could not dead-letter a message; requeued');
-          settle((ch) => ch.nack(message, false, true));
-          return;
-        }
-        settle((ch) => ch.ack(message));
-      },
-    };
+    return new AmqpDelivery(this, channel, generation, queue, message);
+  }
+
+  /** True while `channel` of `generation` is still the one consuming (its acks count). */
+  isCurrent(channel: Channel, generation: number): boolean {
+    return generation === this.generation && this.channel === channel;
+  }
+
+  /** Moves a message to the dead-letter queue (used by {@link AmqpDelivery}). */
+  deadLetterMessage(message: ConsumeMessage, queue: string, reason: string): Promise<void> {
+    return this.params.deadLetter(message, queue, reason);
+  }
+
+  /** The consumer's logger. */
+  get logger(): Logger {
+    return this.params.logger;
   }
 
   private async restartLater(): Promise<void> {
@@ -185,6 +167,68 @@ export class Consumer {
       void this.restartLater();
     } finally {
       this.restarting = false;
+    }
+  }
+}
+
+/**
+ * A delivery from a consumer channel. Settling is done once; a delivery whose channel
+ * has closed since is left alone, the broker redelivers it.
+ */
+class AmqpDelivery implements Delivery {
+  readonly body: Buffer;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly redelivered: boolean;
+  readonly deliveryCount: number | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly channel: Channel,
+    private readonly generation: number,
+    readonly queue: string,
+    private readonly message: ConsumeMessage,
+  ) {
+    this.body = message.content;
+    this.exchange = message.fields.exchange;
+    this.routingKey = message.fields.routingKey;
+    this.redelivered = message.fields.redelivered;
+    const countHeader = message.properties.headers?.['x-delivery-count'];
+    this.deliveryCount = typeof countHeader === 'number' ? countHeader : undefined;
+  }
+
+  ack(): void {
+    if (this.claim()) this.run(() => this.channel.ack(this.message));
+  }
+
+  requeue(): void {
+    if (this.claim()) this.run(() => this.channel.nack(this.message, false, true));
+  }
+
+  async deadLetter(reason: string): Promise<void> {
+    if (this.settled) return;
+    try {
+      await this.consumer.deadLetterMessage(this.message, this.queue, reason);
+    } catch (error) {
+      this.consumer.logger.error({ err: error, queue: this.queue }, 'could not dead-letter a message; requeued');
+      this.requeue();
+      return;
+    }
+    this.ack();
+  }
+
+  private claim(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return this.consumer.isCurrent(this.channel, this.generation);
+  }
+
+  private run(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.consumer.logger.debug({ err: error }, 'could not settle a delivery; the broker will redeliver it');
     }
   }
 }
