@@ -130,19 +130,55 @@ export async function updateInstance(
   changes: InstanceChanges,
   options: InstanceUpdateOptions = {},
 ): Promise<InstanceRow> {
+  const updated = await conditionalUpdate(session, ctx, uuid, changes, options, utcNow());
+  const row = await getInstance(session, ctx, uuid);
+  if (updated === 0) throwUnexpected(uuid, row, options);
+  return row;
+}
+
+/**
+ * A compare-and-swap from a row the caller holds (a state step of a build): one
+ * conditional UPDATE, and the row returned is `current` with the changes applied, so no
+ * second round trip reads it back. When the instance moved meanwhile, it is read once
+ * to say how (UnexpectedTaskStateError), or InstanceNotFound.
+ */
+export async function transitionInstance(
+  session: DbSession,
+  ctx: DbContext,
+  current: InstanceRow,
+  changes: InstanceChanges,
+  options: InstanceUpdateOptions = {},
+): Promise<InstanceRow> {
+  const now = utcNow();
+  const updated = await conditionalUpdate(session, ctx, current.uuid, changes, options, now);
+  if (updated === 0) throwUnexpected(current.uuid, await getInstance(session, ctx, current.uuid), options);
+  return { ...current, ...(withoutKeys(changes) as Partial<InstanceRow>), updated_at: now };
+}
+
+function conditionalUpdate(
+  session: DbSession,
+  ctx: DbContext,
+  uuid: string,
+  changes: InstanceChanges,
+  options: InstanceUpdateOptions,
+  now: Date,
+): Promise<number> {
   const expected = options.expectedTaskState === undefined ? undefined : toStateList(options.expectedTaskState);
-  const updated = await retryOnDeadlock(session, () => {
+  return retryOnDeadlock(session, () => {
     const query = modelQuery(session, ctx, 'instances', SCOPE).where('uuid', uuid);
     if (expected) whereStateIn(query, 'task_state', expected);
     if (options.expectedHost === null) query.whereNull('host');
     else if (options.expectedHost !== undefined) query.where('host', options.expectedHost);
-    return query.update({ ...withoutKeys(changes), updated_at: utcNow() });
+    return query.update({ ...withoutKeys(changes), updated_at: now });
   });
-  const row = await getInstance(session, ctx, uuid);
-  if (updated === 0 && (expected || options.expectedHost !== undefined)) {
+}
+
+/** After a conditional UPDATE changed nothing: the CAS lost (or, unconditional, nothing to do). */
+function throwUnexpected(uuid: string, row: InstanceRow, options: InstanceUpdateOptions): void {
+  const expected = options.expectedTaskState === undefined ? undefined : toStateList(options.expectedTaskState);
+  if (expected || options.expectedHost !== undefined) {
     throw new UnexpectedTaskStateError(uuid, expected ?? [row.task_state], row.task_state);
   }
-  return row;
 }
 
 /** Instances the context may see, newest first, filtered and paged. */
@@ -204,6 +240,7 @@ export const instanceFunctions = {
   create: createInstance,
   get: getInstance,
   update: updateInstance,
+  transition: transitionInstance,
   list: listInstances,
   listByProject: listInstancesByProject,
   listByHost: listInstancesByHost,

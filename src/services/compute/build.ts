@@ -11,7 +11,7 @@ import { errorMessage } from '../context.js';
 import type { FixedIpInfo } from '../network/contract.js';
 import type { FilterProperties, RequestSpec } from '../scheduler/contract.js';
 import { PowerState, TaskState, VmState } from '../states.js';
-import { deallocateNetwork, instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { deallocateNetwork, instanceAmounts, releaseResources, advance, type ComputeHost } from './host.js';
 
 /** The arguments of run_instance. */
 export interface BuildRequest {
@@ -44,13 +44,13 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
     ]);
     fixedIps = network.fixed_ips;
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');
-    await step(compute, ctx, id, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
-    instance = await step(compute, ctx, id, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
+    instance = await advance(compute, ctx, instance, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
+    instance = await advance(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
     await compute.driver.spawn(id, instance.image_ref, metadata);
-    instance = await step(
+    instance = await advance(
       compute,
       ctx,
-      id,
+      instance,
       { vm_state: VmState.ACTIVE, task_state: null, power_state: PowerState.RUNNING, launched_at: new Date() },
       TaskState.SPAWNING,
     );

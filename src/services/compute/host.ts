@@ -54,6 +54,25 @@ export async function step(
   return row;
 }
 
+/**
+ * {@link step} from a row the caller holds (a build walking its states): the same
+ * compare-and-swap, without reading the row back.
+ */
+export async function advance(
+  compute: ComputeHost,
+  ctx: RequestContext,
+  current: InstanceRow,
+  changes: InstanceChanges,
+  expected: string | null | ReadonlyArray<string | null>,
+): Promise<InstanceRow> {
+  const row = await compute.db.instances.transition(ctx, current, changes, { expectedTaskState: expected });
+  compute.logger.info(
+    { request_id: ctx.requestId, instance_id: row.uuid, vm_state: row.vm_state, task_state: row.task_state, power_state: row.power_state },
+    'state changed',
+  );
+  return row;
+}
+
 /** Gives an instance's resources back to this host's compute node; failures are logged. */
 export async function releaseResources(compute: ComputeHost, ctx: RequestContext, amounts: ResourceAmounts): Promise<void> {
   try {

@@ -11,6 +11,29 @@ import { projectContext, uniqueName, type DbFixture } from './fixture.js';
 
 export function instanceSuite(fixture: DbFixture): void {
   describe('instances', () => {
+    it('transition: a compare-and-swap from a held row returns what the database holds, and loses a race cleanly', async () => {
+      const { db } = fixture;
+      const ctx = projectContext(uniqueName('p'));
+      const created = await db.instances.create(ctx, { display_name: 'walker', memory_mb: 512 });
+      const networking = await db.instances.transition(ctx, created, { task_state: 'networking' }, { expectedTaskState: 'scheduling' });
+      const launchedAt = new Date('2026-11-21T12:00:00.000Z');
+      const active = await db.instances.transition(
+        ctx,
+        networking,
+        { vm_state: 'active', task_state: null, power_state: 1, launched_at: launchedAt },
+        { expectedTaskState: 'networking' },
+      );
+      const stored = await db.instances.get(ctx, created.uuid);
+      expect(active).toMatchObject({ vm_state: 'active', task_state: null, power_state: 1, display_name: 'walker', memory_mb: 512 });
+      expect(stored).toMatchObject({ vm_state: 'active', task_state: null, power_state: 1, display_name: 'walker', memory_mb: 512 });
+      expect(stored.launched_at?.getTime()).toBe(launchedAt.getTime());
+      // A stale holder of the networking row loses: the instance is not in networking any more.
+      const stale = await db.instances.transition(ctx, networking, { task_state: 'spawning' }, { expectedTaskState: 'networking' }).catch((error: unknown) => error);
+      expect(stale).toBeInstanceOf(UnexpectedTaskStateError);
+      expect((stale as UnexpectedTaskStateError).actual).toBeNull();
+      expect((await db.instances.get(ctx, created.uuid)).task_state).toBeNull();
+    });
+
     it('are created building/scheduling in the caller project, read back by uuid and updated', async () => {
       const { db } = fixture;
       const ctx = projectContext(uniqueName('p'));
