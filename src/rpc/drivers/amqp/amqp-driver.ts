@@ -137,10 +137,11 @@ export class AmqpDriver implements Driver {
     const consumer = new Consumer({
       connection: this.newConnection('reply'),
       prefetch: 0,
-      handler: (delivery) => {
-        delivery.ack(); // replies are acked on receipt (spec §4.1)
-        handler(delivery);
-      },
+      // Replies are acknowledged on receipt (spec §4.1): the broker may as well count them
+      // acknowledged when it sends them, which spares an ack frame per call. A reply lost
+      // with its connection is no different: pending calls fail at once (onLost).
+      autoAck: true,
+      handler,
       setup: async (channel) => {
         await channel.assertQueue(queue, transientQueue(this.options));
         // Python servers before oslo.messaging 9.2 reply through a direct exchange

@@ -31,6 +31,11 @@ export interface ConsumerParams {
   onClose?: (channel: Channel) => Promise<void>;
   /** How long start() waits for the broker before it fails, in ms. */
   startTimeoutMs: number;
+  /**
+   * Let the broker count a message acknowledged when it sends it (no basic.ack frames).
+   * Only for consumers that would ack on receipt anyway, like the reply queue.
+   */
+  autoAck?: boolean;
 }
 
 /** A self-recovering consumer. */
@@ -102,7 +107,7 @@ export class Consumer {
       const tags: string[] = [];
       for (const queue of queues) {
         const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
-          noAck: false,
+          noAck: this.params.autoAck ?? false,
           arguments: this.params.consumerArguments,
         });
         tags.push(consumerTag);
@@ -135,9 +140,9 @@ export class Consumer {
     return new AmqpDelivery(this, channel, generation, queue, message);
   }
 
-  /** True while `channel` of `generation` is still the one consuming (its acks count). */
+  /** True while `channel` of `generation` is still the one consuming and expects acks. */
   isCurrent(channel: Channel, generation: number): boolean {
-    return generation === this.generation && this.channel === channel;
+    return !this.params.autoAck && generation === this.generation && this.channel === channel;
   }
 
   /** Moves a message to the dead-letter queue (used by {@link AmqpDelivery}). */
