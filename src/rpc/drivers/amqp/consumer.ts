@@ -6,6 +6,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
 import type { Delivery, DeliveryHandler } from '../driver.js';
+import { AckBatcher } from './ack-batcher.js';
 import type { BrokerConnection } from './connection.js';
 import { sleep } from '../../util/time.js';
 import { declarationMismatch, isPreconditionFailure } from './publisher.js';
@@ -41,6 +42,7 @@ export interface ConsumerParams {
 /** A self-recovering consumer. */
 export class Consumer {
   private channel: Channel | undefined;
+  private acks: AckBatcher | undefined;
   private consumerTags: string[] = [];
   private state: 'idle' | 'starting' | 'running' | 'cancelled' | 'closed' = 'idle';
   private generation = 0;
@@ -52,6 +54,7 @@ export class Consumer {
     });
     params.connection.on('lost', (error: Error) => {
       this.channel = undefined;
+      this.acks = undefined;
       params.onLost?.(error);
     });
   }
@@ -82,6 +85,7 @@ export class Consumer {
     this.channel = undefined;
     if (channel) {
       try {
+        this.acks?.flush(); // acks still queued must not be requeued below
         channel.nackAll(true);
       } catch {
         // channel already gone: the broker requeues by itself
@@ -104,6 +108,7 @@ export class Consumer {
       if (this.params.prefetch > 0) await channel.prefetch(this.params.prefetch, false);
       const queues = await this.params.setup(channel);
       this.channel = channel;
+      this.acks = new AckBatcher(channel);
       const tags: string[] = [];
       for (const queue of queues) {
         const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
@@ -137,7 +142,9 @@ export class Consumer {
   }
 
   private toDelivery(channel: Channel, generation: number, queue: string, message: ConsumeMessage): Delivery {
-    return new AmqpDelivery(this, channel, generation, queue, message);
+    const acks = this.params.autoAck || this.channel !== channel ? undefined : this.acks;
+    acks?.delivered(message.fields.deliveryTag);
+    return new AmqpDelivery(this, channel, generation, queue, message, acks);
   }
 
   /** True while `channel` of `generation` is still the one consuming and expects acks. */
@@ -194,6 +201,7 @@ class AmqpDelivery implements Delivery {
     private readonly generation: number,
     readonly queue: string,
     private readonly message: ConsumeMessage,
+    private readonly acks: AckBatcher | undefined,
   ) {
     this.body = message.content;
     this.exchange = message.fields.exchange;
@@ -204,11 +212,11 @@ class AmqpDelivery implements Delivery {
   }
 
   ack(): void {
-    if (this.claim()) this.run(() => this.channel.ack(this.message));
+    if (this.claim()) this.run(() => this.acks?.ack(this.message.fields.deliveryTag));
   }
 
   requeue(): void {
-    if (this.claim()) this.run(() => this.channel.nack(this.message, false, true));
+    if (this.claim()) this.run(() => this.acks?.requeue(this.message.fields.deliveryTag));
   }
 
   async deadLetter(reason: string): Promise<void> {
