@@ -40,6 +40,9 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
     port,
     url: `mysql://root@127.0.0.1:${port}/mysql`,
     async start() {
+      // Idempotent: a second mariadbd on the same datadir cannot start, and the port
+      // check would pass on the first one, leaving it running after destroy().
+      if (child && child.exitCode === null && child.signalCode === null) return;
       child = spawn('mariadbd', [
         '--no-defaults', `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'sock')}`,
         `--pid-file=${join(dir, 'pid')}`, '--user=root', '--skip-log-bin', '--innodb-buffer-pool-size=32M', `--log-error=${join(dir, 'error.log')}`,
