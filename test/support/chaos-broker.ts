@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
+import { canConnect } from './net.js';
 
 const run = promisify(execFile);
 
@@ -105,7 +105,7 @@ export class ChaosBroker {
   private async waitUntilListening(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (await canConnect(this.port)) {
+      if (await canConnect('127.0.0.1', this.port)) {
         const listeningAt = Date.now();
         await this.ctl('await_startup').catch(() => {});
         return listeningAt;
@@ -116,13 +116,6 @@ export class ChaosBroker {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function makeSelfSignedCertificate(directory: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
   const keyFile = join(directory, 'server.key');

@@ -6,11 +6,11 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../services/processes.js';
+import { canConnect, freePort } from './net.js';
 
 const run = promisify(execFile);
 
@@ -48,7 +48,7 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
         `--pid-file=${join(dir, 'pid')}`, '--user=root', '--skip-log-bin', '--innodb-buffer-pool-size=32M', `--log-error=${join(dir, 'error.log')}`,
       ], { stdio: 'ignore' });
       const deadline = Date.now() + 30_000;
-      while (!(await canConnect(port))) {
+      while (!(await canConnect('127.0.0.1', port))) {
         if (child.exitCode !== null) throw new Error(`mariadbd exited with ${child.exitCode}; see ${join(dir, 'error.log')}`);
         if (Date.now() > deadline) throw new Error('mariadbd did not listen within 30 s');
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -77,13 +77,3 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
   return server;
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

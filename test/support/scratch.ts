@@ -1,11 +1,12 @@
 /**
  * Scratch resources for tests and benchmarks: a database of their own on a MySQL /
- * MariaDB server, clean-up of the queues and exchanges they declared, a free port.
+ * MariaDB server, clean-up of the queues and exchanges they declared (and, re-exported, a free port).
  */
-import { createServer } from 'node:net';
 import * as amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { toAmqpUrl } from './harness.js';
+
+export { freePort } from './net.js';
 
 /** A database created for one test file or benchmark run. */
 export interface ScratchDatabase {
@@ -45,14 +46,3 @@ export async function deleteBrokerObjects(brokerUrl: string, queues: readonly st
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

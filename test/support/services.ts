@@ -10,8 +10,8 @@
  * Whatever is chosen must answer. A missing broker or database fails the suite with a
  * message that says what was tried: it is never a silent skip.
  */
-import { createConnection } from 'node:net';
 import { existsSync } from 'node:fs';
+import { canConnect } from './net.js';
 
 const LOCAL_BROKER = 'rabbit://guest:guest@127.0.0.1:5672/';
 const LOCAL_DATABASE = 'mysql://root@127.0.0.1:3306/test';
@@ -82,18 +82,6 @@ export function dockerAvailable(): boolean {
   return Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
 }
 
-function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /**
  * Vitest global setup: when Docker is there and no URL was given, start RabbitMQ and

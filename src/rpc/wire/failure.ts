@@ -16,7 +16,7 @@ import {
   UnsupportedVersion,
   type WireErrorClass,
 } from '../errors.js';
-import { parsePythonJson } from './json.js';
+import { isPlainObject, parsePythonJson } from './json.js';
 
 /** The decoded failure document. */
 export interface WireFailure {
@@ -156,10 +156,6 @@ function errorClassName(error: Error): string {
 function readKwargs(error: Error): Record<string, unknown> {
   const kwargs = (error as { kwargs?: unknown }).kwargs;
   return isPlainObject(kwargs) ? kwargs : {};
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function safeDescribe(value: unknown): string {

@@ -74,3 +74,8 @@ export function stringifyJson(value: unknown, what: string): string {
     throw new SerializationError(`${what} cannot be sent as JSON: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/** A JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { MalformedMessage, PayloadTooLarge } from '../errors.js';
 import { isValidVersion } from '../version.js';
-import { decodeUtf8, parsePythonJson, stringifyJson } from './json.js';
+import { decodeUtf8, isPlainObject, parsePythonJson, stringifyJson } from './json.js';
 
 /** A uuid4 as 32 hex characters, as oslo writes `_msg_id` and `_unique_id`. */
 export function uuidHex(): string {
@@ -216,8 +216,4 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
   }
   if (!isPlainObject(value)) throw new MalformedMessage(`${what} is not a JSON object`);
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -24,6 +24,7 @@ export class AmqpDriver implements Driver {
   private readonly connections = new Set<BrokerConnection>();
   private readonly consumers = new Set<Consumer>();
   private replyQueue: Promise<string> | undefined;
+  private readonly declarationCache = new Map<string, readonly Declaration[]>();
 
   constructor(
     private readonly url: ParsedTransportUrl,
@@ -41,18 +42,20 @@ export class AmqpDriver implements Driver {
       routingKey,
       body,
       properties: options.expirationMs !== undefined ? { expiration: String(Math.max(1, Math.round(options.expirationMs))) } : undefined,
-      declarations: [this.controlExchangeDeclaration(exchange)],
+      declarations: this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]),
     });
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
     const exchange = `${topic}_fanout`;
-    const { type, options } = fanoutExchange();
     return this.publisher.publish({
       exchange,
       routingKey: '',
       body,
-      declarations: [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }],
+      declarations: this.declarations(`x:${exchange}`, () => {
+        const { type, options } = fanoutExchange();
+        return [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }];
+      }),
     });
   }
 
@@ -65,7 +68,7 @@ export class AmqpDriver implements Driver {
       exchange,
       routingKey,
       body,
-      declarations: [
+      declarations: this.declarations(`q:${exchange}:${queue}:${routingKey}`, () => [
         this.controlExchangeDeclaration(exchange),
         {
           key: `q:${exchange}:${queue}:${routingKey}`,
@@ -74,7 +77,7 @@ export class AmqpDriver implements Driver {
             await channel.bindQueue(queue, exchange, routingKey);
           },
         },
-      ],
+      ]),
     });
   }
 
@@ -194,6 +197,19 @@ export class AmqpDriver implements Driver {
         this.connections.delete(connection);
       },
     };
+  }
+
+  /**
+   * What a publish to `key` declares first, built once per entity: the publisher runs
+   * each declaration once per channel, so on the hot path this is a map lookup.
+   */
+  private declarations(key: string, build: () => Declaration[]): readonly Declaration[] {
+    let found = this.declarationCache.get(key);
+    if (!found) {
+      found = build();
+      this.declarationCache.set(key, found);
+    }
+    return found;
   }
 
   private controlExchangeDeclaration(exchange: string): Declaration {
