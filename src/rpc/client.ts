@@ -71,7 +71,7 @@ export class RpcClient {
     const topic = this.checkTarget();
     if (this.target.fanout) throw new InvalidTarget(`A call cannot be used with fanout (${this.target.describe()})`);
     const replies = this.transport.replies();
-    const replyQueue = await replies.queueName();
+    const replyQueue = replies.readyQueueName ?? (await replies.queueName());
     const timeoutSeconds = this.options.timeout ?? this.transport.options.rpc_response_timeout;
     const msgId = uuidHex();
     const monitor = this.options.callMonitorTimeout;

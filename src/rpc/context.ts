@@ -160,9 +160,12 @@ export class RequestContext implements Readonly<RequestContextFields> {
 
   /** Builds a context from a wire dict, reading `project_id`, `tenant` or `project`. */
   static fromDict(dict: Record<string, unknown>): RequestContext {
-    const str = (key: string) => (typeof dict[key] === 'string' ? (dict[key] as string) : null);
+    const str = (key: string) => {
+      const value = dict[key];
+      return typeof value === 'string' ? value : null;
+    };
     const extra: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(dict)) if (!MODELLED_KEYS.has(key)) extra[key] = value;
+    for (const key in dict) if (!MODELLED_KEYS.has(key) && Object.hasOwn(dict, key)) extra[key] = dict[key];
     const readDeleted = dict.read_deleted;
     return new RequestContext({
       requestId: str('request_id') ?? undefined,

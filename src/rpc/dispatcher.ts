@@ -30,10 +30,10 @@ export interface ResolvedMethod {
 export function resolveMethod(endpoints: readonly Endpoint[], namespace: string | null, version: string, method: string): ResolvedMethod {
   let foundCompatible = false;
   for (const endpoint of endpoints) {
-    const target = endpoint.target ?? {};
-    const namespaces = [target.namespace ?? null, ...(target.legacyNamespaces ?? [])];
-    if (!namespaces.includes(namespace)) continue;
-    if (!isCompatible(target.version ?? '1.0', version)) continue;
+    const target = endpoint.target;
+    const servesNamespace = (target?.namespace ?? null) === namespace || (target?.legacyNamespaces?.includes(namespace) ?? false);
+    if (!servesNamespace) continue;
+    if (!isCompatible(target?.version ?? '1.0', version)) continue;
     if (!method.startsWith('_') && Object.hasOwn(endpoint.methods, method)) {
       const handler = endpoint.methods[method];
       if (typeof handler === 'function') return { handler, endpoint };

@@ -37,6 +37,7 @@ interface Waiter {
 export class ReplyWaiter {
   private readonly waiters = new Map<string, Waiter>();
   private queue: Promise<string> | undefined;
+  private queueReady: string | undefined;
 
   constructor(
     private readonly driver: Driver,
@@ -52,11 +53,19 @@ export class ReplyWaiter {
         (delivery) => this.onDelivery(delivery),
         (error) => this.failAll(error),
       )
-      .catch((error: unknown) => {
-        this.queue = undefined;
-        throw error;
-      });
+      .then(
+        (name) => (this.queueReady = name),
+        (error: unknown) => {
+          this.queue = undefined;
+          throw error;
+        },
+      );
     return this.queue;
+  }
+
+  /** The reply queue name once its consumer has started (no wait on the hot path). */
+  get readyQueueName(): string | undefined {
+    return this.queueReady;
   }
 
   /**

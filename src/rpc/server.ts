@@ -139,7 +139,9 @@ export class RpcServer {
     const isCall = Boolean(request.msgId && request.replyQueue);
     if (isCall) delivery.ack();
     try {
-      const outcome = await this.dispatch(request);
+      // A synchronous handler's outcome is replied to in the same tick it arrived.
+      const dispatched = this.dispatch(request);
+      const outcome = dispatched instanceof Promise ? await dispatched : dispatched;
       if (isCall) this.runner.track(this.replies.sendFinal(request.replyQueue!, request.msgId!, outcome));
     } finally {
       if (!isCall) delivery.ack();
@@ -181,37 +183,61 @@ export class RpcServer {
     await delivery.deadLetter(reason);
   }
 
-  private async dispatch(request: IncomingRequest): Promise<CallOutcome> {
+  /**
+   * Runs the handler. The outcome comes back synchronously when the handler returns a
+   * plain value (or throws); a promise only when the handler returned one, and only
+   * then can heartbeats be due.
+   */
+  private dispatch(request: IncomingRequest): CallOutcome | Promise<CallOutcome> {
     const context = RequestContext.fromDict(request.context);
-    const log = () => this.logger.child({ request_id: context.requestId, method: request.method });
-    const stopHeartbeat = this.startHeartbeat(request);
+    let result: unknown;
     try {
       const { handler } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);
-      const result = await handler(context, request.args);
-      this.stats.handled += 1;
-      return { ok: true, result: result === undefined ? null : result };
+      result = handler(context, request.args);
     } catch (error) {
-      this.stats.failed += 1;
-      if (error instanceof RpcError) log().warn({ code: error.code, reason: error.message }, 'request failed');
-      else log().error({ err: error }, 'handler raised');
-      return { ok: false, error };
-    } finally {
-      stopHeartbeat();
+      return this.failed(error, context, request);
     }
+    if (!isThenable(result)) return this.succeeded(result);
+    const stopHeartbeat = this.startHeartbeat(request);
+    return Promise.resolve(result)
+      .then(
+        (value) => this.succeeded(value),
+        (error: unknown) => this.failed(error, context, request),
+      )
+      .finally(stopHeartbeat);
+  }
+
+  private succeeded(result: unknown): CallOutcome {
+    this.stats.handled += 1;
+    return { ok: true, result: result === undefined ? null : result };
+  }
+
+  private failed(error: unknown, context: RequestContext, request: IncomingRequest): CallOutcome {
+    this.stats.failed += 1;
+    const log = this.logger.child({ request_id: context.requestId, method: request.method });
+    if (error instanceof RpcError) log.warn({ code: error.code, reason: error.message }, 'request failed');
+    else log.error({ err: error }, 'handler raised');
+    return { ok: false, error };
   }
 
   /** Call-monitor heartbeats every `_timeout`/2 s, only when the caller asked (spec §4.4). */
   private startHeartbeat(request: IncomingRequest): () => void {
     const monitor = request.callMonitorTimeout;
-    if (!request.msgId || !request.replyQueue || monitor === null) return () => {};
+    if (!request.msgId || !request.replyQueue || monitor === null) return NO_HEARTBEAT;
     const interval = Math.trunc(monitor) / 2;
     if (!(interval >= 1)) {
       this.logger.info({ callMonitorTimeout: monitor }, 'call-monitor timeout too small for heartbeats');
-      return () => {};
+      return NO_HEARTBEAT;
     }
     const timer = setInterval(() => {
       this.runner.track(this.replies.sendHeartbeat(request.replyQueue!, request.msgId!));
     }, interval * 1000);
     return () => clearInterval(timer);
   }
+}
+
+const NO_HEARTBEAT = (): void => {};
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

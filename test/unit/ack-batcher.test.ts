@@ -11,7 +11,7 @@ function recordingChannel() {
   return { frames, channel: channel as never };
 }
 
-const tick = () => new Promise((resolve) => process.nextTick(resolve));
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('batched acknowledgements', () => {
   it('acks settled in one tick below every unsettled tag go out as one multiple ack', async () => {

@@ -38,10 +38,11 @@ export class DeliveryRunner {
   /** Keeps `idle()` waiting until `work` settles (e.g. a reply still being sent). */
   track(work: Promise<unknown>): void {
     this.sideWork.add(work);
-    work.catch(() => {}).finally(() => {
+    const settled = () => {
       this.sideWork.delete(work);
       this.notifyIfIdle();
-    });
+    };
+    work.then(settled, settled);
   }
 
   /** Takes no new work; requeues the backlog. Running work goes on. */

@@ -10,7 +10,8 @@ import { decodeUtf8, isPlainObject, parsePythonJson, stringifyJson } from './jso
 
 /** A uuid4 as 32 hex characters, as oslo writes `_msg_id` and `_unique_id`. */
 export function uuidHex(): string {
-  return randomUUID().replaceAll('-', '');
+  const uuid = randomUUID();
+  return uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
 }
 
 const CONTEXT_PREFIX = '_context_';
@@ -141,9 +142,11 @@ export function decodeDocument(body: Buffer, maxBytes: number): Record<string, u
   const outer = parseJsonObject(decodeUtf8(body), 'message body');
   if (!('oslo.version' in outer) || !('oslo.message' in outer)) return outer;
   const version = outer['oslo.version'];
-  const parsed = typeof version === 'string' ? /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(version) : null;
-  if (!parsed || Number(parsed[1]) !== 2 || Number(parsed[2]) !== 0) {
-    throw new MalformedMessage(`unsupported envelope version ${JSON.stringify(version)} (this peer speaks 2.0)`);
+  if (version !== '2.0') {
+    const parsed = typeof version === 'string' ? /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(version) : null;
+    if (!parsed || Number(parsed[1]) !== 2 || Number(parsed[2]) !== 0) {
+      throw new MalformedMessage(`unsupported envelope version ${JSON.stringify(version)} (this peer speaks 2.0)`);
+    }
   }
   const inner = outer['oslo.message'];
   if (typeof inner !== 'string') throw new MalformedMessage('envelope "oslo.message" is not a string');
@@ -160,10 +163,6 @@ export function toIncomingRequest(doc: Record<string, unknown>): IncomingRequest
   if (msgId != null && typeof msgId !== 'string') throw new MalformedMessage('"_msg_id" is not a string');
   if (replyQueue != null && typeof replyQueue !== 'string') throw new MalformedMessage('"_reply_q" is not a string');
   if (timeout != null && typeof timeout !== 'number') throw new MalformedMessage('"_timeout" is not a number');
-  const context: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) {
-    if (key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = value;
-  }
   return {
     method,
     args: (args as Record<string, unknown> | undefined) ?? {},
@@ -173,8 +172,18 @@ export function toIncomingRequest(doc: Record<string, unknown>): IncomingRequest
     replyQueue: replyQueue ? (replyQueue as string) : null,
     callMonitorTimeout: (timeout as number | null | undefined) ?? null,
     uniqueId: typeof uniqueId === 'string' ? uniqueId : null,
-    context,
+    context: contextOf(doc),
   };
+}
+
+/** The `_context_*` entries of a document, with the prefix stripped. */
+function contextOf(doc: Record<string, unknown>): Record<string, unknown> {
+  const context: Record<string, unknown> = {};
+  for (const key in doc) {
+    // `_` first: most keys are rejected on their first character.
+    if (key.charCodeAt(0) === 95 && key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = doc[key];
+  }
+  return context;
 }
 
 /** Validates a decoded document as a reply. */
@@ -191,10 +200,7 @@ export function toIncomingReply(doc: Record<string, unknown>): IncomingReply {
 
 /** Validates a decoded document as a notification. */
 export function toNotification(doc: Record<string, unknown>): NotificationMessage & { uniqueId: string | null } {
-  const context: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) {
-    if (key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = value;
-  }
+  const context = contextOf(doc);
   return {
     message_id: typeof doc.message_id === 'string' ? doc.message_id : '',
     publisher_id: typeof doc.publisher_id === 'string' ? doc.publisher_id : '',

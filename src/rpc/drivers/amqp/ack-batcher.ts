@@ -1,6 +1,8 @@
 /**
  * Acknowledgements of one consumer channel, sent in batches: an ack is queued and
- * flushed at the end of the tick. Queued acks below the lowest delivery tag still
+ * flushed in the event loop's check phase (setImmediate), after every delivery of the
+ * socket read was dispatched and its replies written, and just when amqplib flushes
+ * its frame buffers anyway. An ack therefore never holds up a reply. Queued acks below the lowest delivery tag still
  * unsettled are covered by one `basic.ack(multiple)` on the highest of them; queued
  * acks above it go out one by one, so no ack ever waits for another message. On a
  * quorum queue every settlement is a log entry, so fewer ack frames means less work
@@ -24,13 +26,13 @@ export class AckBatcher {
     this.unsettled.push(tag);
   }
 
-  /** Queues an ack for `tag`; it is sent at the end of the tick. */
+  /** Queues an ack for `tag`; it is sent in this turn of the event loop's check phase. */
   ack(tag: number): void {
     this.settled.add(tag);
     this.queued.push(tag);
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(() => this.flush());
+      setImmediate(this.flushQueued);
     }
   }
 
@@ -40,6 +42,8 @@ export class AckBatcher {
     this.settled.add(tag);
     this.send(() => this.channel.nack({ fields: { deliveryTag: tag } } as never, false, true));
   }
+
+  private readonly flushQueued = (): void => this.flush();
 
   /** Sends every queued ack. */
   flush(): void {

@@ -1,11 +1,16 @@
 /**
  * The publisher: a generic-pool of confirm channels on one sending connection
  * (max `rpc_conn_pool_size`, validated on borrow, acquire bounded by `send_timeout`).
- * A channel is returned to the pool as soon as the message is written, so confirms
- * are pipelined; the caller's promise settles on the broker's ack. A channel lost
- * before the ack is replaced and the message sent again until the deadline.
+ *
+ * Publishes go to one borrowed ("pinned") channel while it is open and its buffer has
+ * room, written in the caller's tick with no borrow per message; confirms are
+ * pipelined and the caller's promise settles on the broker's ack. When the pinned
+ * channel's buffer is full, the publish that filled it waits for `drain` and the
+ * channel goes back to the pool once drained, while later publishes borrow another.
+ * A channel lost before the ack is destroyed and the message sent again on a new one
+ * until the deadline (`_unique_id` lets servers drop the duplicate if the first copy
+ * did arrive).
  */
-import { once } from 'node:events';
 import * as genericPool from 'generic-pool';
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
@@ -21,6 +26,10 @@ export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
   priority: 0,
   headers: {},
 });
+
+/** The publish options of a message with no extra properties. */
+const PLAIN: Readonly<Options.Publish> = Object.freeze({ ...BASE_PROPERTIES, mandatory: false });
+const MANDATORY: Readonly<Options.Publish> = Object.freeze({ ...BASE_PROPERTIES, mandatory: true });
 
 /** A declaration a publish needs on its channel first (done once per channel). */
 export interface Declaration {
@@ -41,7 +50,11 @@ export interface PublishRequest {
 interface PooledChannel {
   channel: ConfirmChannel;
   open: boolean;
+  /** Declarations done on this channel, and those in progress. */
   declared: Set<string>;
+  declaring: Map<string, Promise<void>>;
+  /** Settles when the channel's full buffer drained (or it closed). */
+  drained?: Promise<void>;
   /** basic.return counts per routing key not yet matched to their confirm. */
   returned: Map<string, number>;
 }
@@ -49,6 +62,13 @@ interface PooledChannel {
 /** Pooled confirm-channel publisher. */
 export class Publisher {
   private readonly pool: genericPool.Pool<PooledChannel>;
+  /** The borrowed channel publishes go to, while it is open and its buffer has room. */
+  private pinned: PooledChannel | undefined;
+  /** The borrow in progress for {@link pinned}; concurrent publishes share it. */
+  private pinning: Promise<PooledChannel> | undefined;
+  /** Borrowed channels waiting for their buffer to drain before they go back to the pool. */
+  private readonly draining = new Set<PooledChannel>();
+  private closing = false;
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -76,16 +96,30 @@ export class Publisher {
     );
   }
 
+  /** Channels borrowed from the pool now (the pinned one and those draining). */
+  get borrowedChannels(): number {
+    return this.pool.borrowed;
+  }
+
   /**
    * Publishes and resolves when the broker confirmed. Rejects with
    * MessageUndeliverable when a mandatory message was returned, or TransportError
    * when the deadline (`send_timeout`) passes or the broker refuses.
    */
-  async publish(request: PublishRequest): Promise<void> {
+  publish(request: PublishRequest): Promise<void> {
     const deadline = Date.now() + this.options.send_timeout * 1000;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.tryPublish(request);
-      if (outcome === 'confirmed') return;
+    const pinned = this.pinned;
+    // Hot path: the message is written before publish() returns.
+    if (pinned !== undefined && pinned.open && declaredOn(pinned, request)) return this.sendUntilConfirmed(request, deadline, this.sendOn(pinned, request));
+    return this.sendUntilConfirmed(request, deadline);
+  }
+
+  /** Sends (again) until confirmed or the deadline; `first` is an attempt already under way. */
+  private async sendUntilConfirmed(request: PublishRequest, deadline: number, first?: Promise<boolean>): Promise<void> {
+    if (first !== undefined && (await first)) return;
+    for (let attempt = first === undefined ? 1 : 2; ; attempt++) {
+      const pooled = await this.channelFor(request);
+      if (pooled !== undefined && (await this.sendOn(pooled, request))) return;
       if (Date.now() >= deadline) {
         throw new TransportError(`publish to ${describe(request)} not confirmed within ${this.options.send_timeout}s (${attempt} attempts)`);
       }
@@ -93,45 +127,52 @@ export class Publisher {
     }
   }
 
-  /** Closes every channel. */
+  /** Returns every channel to the pool and closes them all. */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.pinning?.catch(() => {});
+    const pinned = this.pinned;
+    this.pinned = undefined;
+    if (pinned) this.giveBack(pinned);
+    for (const pooled of [...this.draining]) this.giveBack(pooled);
     await this.pool.drain().catch(() => {});
     await this.pool.clear().catch(() => {});
   }
 
-  private async tryPublish(request: PublishRequest): Promise<'confirmed' | 'retry'> {
-    const pooled = await this.acquire(request);
-    let confirmed: Promise<void>;
-    try {
-      // Declarations are awaited only the first time on a channel, so the hot path
-      // writes and returns the channel in the same tick it got it.
-      const pending = request.declarations?.filter((declaration) => !pooled.declared.has(declaration.key));
-      if (pending?.length) for (const declaration of pending) await this.declare(pooled, declaration);
-      confirmed = this.write(pooled, request);
-      if (!pooled.open) throw new TransportError('channel closed');
-    } catch (error) {
-      void this.pool.destroy(pooled).catch(() => {});
-      if (isPreconditionFailure(error)) throw declarationMismatch(request, error);
-      if (error instanceof TransportError || isChannelClosed(error)) return 'retry';
-      throw error;
+  /**
+   * The pinned channel with the request's declarations done on it, borrowing a new one
+   * from the pool when there is none (or it closed). On the hot path this returns the
+   * pinned channel without waiting; undefined means "try again" (the channel closed).
+   */
+  private channelFor(request: PublishRequest): PooledChannel | undefined | Promise<PooledChannel | undefined> {
+    const pinned = this.pinned;
+    if (pinned !== undefined && pinned.open) {
+      if (declaredOn(pinned, request)) return pinned;
+      return this.declareOn(pinned, request);
     }
-    void this.pool.release(pooled).catch(() => {});
-    try {
-      await confirmed;
-      return 'confirmed';
-    } catch (error) {
-      if (error instanceof MessageUndeliverable) throw error;
-      if (pooled.open || !isChannelClosed(error)) {
-        throw new TransportError(`broker refused the message to ${describe(request)}: ${(error as Error)?.message ?? error}`);
-      }
-      return 'retry';
-    }
+    if (pinned !== undefined) this.unpin(pinned);
+    return this.pin(request).then((pooled) => (declaredOn(pooled, request) ? pooled : this.declareOn(pooled, request)));
   }
 
-  /** Borrows a channel; generic-pool bounds the wait by `send_timeout`. */
-  private async acquire(request: PublishRequest): Promise<PooledChannel> {
+  /** Borrows a channel to pin; the pool bounds the wait by `send_timeout` and validates it. */
+  private async pin(request: PublishRequest): Promise<PooledChannel> {
+    this.pinning ??= this.pool.acquire().then(
+      (pooled) => {
+        this.pinning = undefined;
+        if (this.closing) {
+          this.giveBack(pooled);
+          throw new TransportError('the publisher is closing');
+        }
+        this.pinned = pooled;
+        return pooled;
+      },
+      (error: unknown) => {
+        this.pinning = undefined;
+        throw error;
+      },
+    );
     try {
-      return await this.pool.acquire();
+      return await this.pinning;
     } catch (error) {
       throw new TransportError(
         `could not publish to ${describe(request)} within ${this.options.send_timeout}s: ${this.connection.describeState()}`,
@@ -140,11 +181,66 @@ export class Publisher {
     }
   }
 
-  /** Writes the message; the promise settles with the broker's confirm. */
-  private write(pooled: PooledChannel, request: PublishRequest): Promise<void> {
+  /** Runs the declarations the channel has not done yet; undefined when the channel closed meanwhile. */
+  private async declareOn(pooled: PooledChannel, request: PublishRequest): Promise<PooledChannel | undefined> {
+    try {
+      for (const declaration of request.declarations ?? []) {
+        if (pooled.declared.has(declaration.key)) continue;
+        let declaring = pooled.declaring.get(declaration.key);
+        if (declaring === undefined) {
+          declaring = declaration.declare(pooled.channel).then(() => {
+            pooled.declared.add(declaration.key);
+          });
+          declaring.finally(() => pooled.declaring.delete(declaration.key)).catch(() => {});
+          pooled.declaring.set(declaration.key, declaring);
+        }
+        await declaring;
+      }
+      return pooled;
+    } catch (error) {
+      pooled.open = false;
+      this.unpin(pooled);
+      if (isPreconditionFailure(error)) throw declarationMismatch(request, error);
+      if (error instanceof TransportError || isChannelClosed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes on `pooled` and waits for the confirm: true when confirmed, false when the
+   * channel was lost first (send again). A full channel buffer unpins the channel:
+   * later publishes borrow another while this one drains.
+   */
+  private async sendOn(pooled: PooledChannel, request: PublishRequest): Promise<boolean> {
+    let accepted: boolean;
+    let confirmed: Promise<void>;
+    try {
+      ({ accepted, confirmed } = this.write(pooled, request));
+    } catch (error) {
+      pooled.open = false;
+      this.unpin(pooled);
+      if (isChannelClosed(error)) return false;
+      throw error;
+    }
+    try {
+      if (!accepted) await this.drain(pooled);
+      await confirmed;
+      return true;
+    } catch (error) {
+      if (error instanceof MessageUndeliverable) throw error;
+      if (pooled.open || !isChannelClosed(error)) {
+        throw new TransportError(`broker refused the message to ${describe(request)}: ${(error as Error)?.message ?? error}`);
+      }
+      this.unpin(pooled);
+      return false;
+    }
+  }
+
+  /** Writes the message; `confirmed` settles with the broker's confirm. */
+  private write(pooled: PooledChannel, request: PublishRequest): { accepted: boolean; confirmed: Promise<void> } {
     let accepted = true;
     const confirmed = new Promise<void>((resolve, reject) => {
-      const properties = { ...BASE_PROPERTIES, ...request.properties, mandatory: request.mandatory ?? false };
+      const properties = request.properties === undefined ? (request.mandatory ? MANDATORY : PLAIN) : { ...PLAIN, ...request.properties, mandatory: request.mandatory ?? false };
       accepted = pooled.channel.publish(request.exchange, request.routingKey, request.body, properties, (error) => {
         if (error) return reject(pooled.open ? error : new TransportError('channel closed'));
         if (request.mandatory && takeReturn(pooled, request.routingKey)) {
@@ -153,20 +249,49 @@ export class Publisher {
         resolve();
       });
     });
-    confirmed.catch(() => {}); // observed by the caller; avoid an unhandled rejection on the retry path
-    if (!accepted) return once(pooled.channel, 'drain').then(() => confirmed);
-    return confirmed;
+    return { accepted, confirmed };
   }
 
-  private async declare(pooled: PooledChannel, declaration: Declaration): Promise<void> {
-    await declaration.declare(pooled.channel);
-    pooled.declared.add(declaration.key);
+  /** Waits until the channel's buffer drained; meanwhile other publishes use another channel. */
+  private async drain(pooled: PooledChannel): Promise<void> {
+    if (this.pinned === pooled) {
+      this.pinned = undefined;
+      this.draining.add(pooled);
+    }
+    pooled.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        pooled.channel.off('drain', done);
+        pooled.channel.off('close', done);
+        pooled.drained = undefined;
+        if (this.draining.delete(pooled)) this.giveBack(pooled);
+        resolve();
+      };
+      pooled.channel.on('drain', done);
+      pooled.channel.on('close', done);
+    });
+    await pooled.drained;
+  }
+
+  /** Stops publishing on a channel that closed, and hands it back for destruction. */
+  private unpin(pooled: PooledChannel): void {
+    if (this.pinned === pooled) {
+      this.pinned = undefined;
+      this.giveBack(pooled);
+    }
+  }
+
+  /** Returns a borrowed channel: released when still open, destroyed otherwise. */
+  private giveBack(pooled: PooledChannel): void {
+    this.draining.delete(pooled);
+    if (!this.pool.isBorrowedResource(pooled)) return;
+    if (pooled.open) void this.pool.release(pooled).catch(() => {});
+    else void this.pool.destroy(pooled).catch(() => {});
   }
 
   private async createChannel(): Promise<PooledChannel> {
     const model = await this.connection.connect();
     const channel = await model.createConfirmChannel();
-    const pooled: PooledChannel = { channel, open: true, declared: new Set(), returned: new Map() };
+    const pooled: PooledChannel = { channel, open: true, declared: new Set(), declaring: new Map(), returned: new Map() };
     channel.on('error', (error: Error) => {
       pooled.open = false;
       this.logger.warn({ err: error }, 'publisher channel error');
@@ -180,6 +305,14 @@ export class Publisher {
     });
     return pooled;
   }
+}
+
+/** True when every declaration the request needs was done on this channel. */
+function declaredOn(pooled: PooledChannel, request: PublishRequest): boolean {
+  const declarations = request.declarations;
+  if (declarations === undefined) return true;
+  for (const declaration of declarations) if (!pooled.declared.has(declaration.key)) return false;
+  return true;
 }
 
 function takeReturn(pooled: PooledChannel, routingKey: string): boolean {
