@@ -7,7 +7,9 @@ import { InvalidTarget, VersionCapError } from './errors.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
-import { encodeContextEntries, encodeRequest, uuidHex } from './wire/messages.js';
+import type { RequestPublishOptions } from './drivers/driver.js';
+import type { WaitTiming } from './reply-waiter.js';
+import { encodeContextEntries, encodeRequest, uuidHex, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
 export type ContextInput = RequestContext | Record<string, unknown>;
@@ -28,6 +30,7 @@ export type PrepareOptions = TargetFields & ClientOptions;
 /** Sends casts and calls to one target. */
 export class RpcClient {
   readonly target: Target;
+  private timing: (WaitTiming & { publish: RequestPublishOptions }) | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -72,28 +75,32 @@ export class RpcClient {
     if (this.target.fanout) throw new InvalidTarget(`A call cannot be used with fanout (${this.target.describe()})`);
     const replies = this.transport.replies();
     const replyQueue = replies.readyQueueName ?? (await replies.queueName());
-    const timeoutSeconds = this.options.timeout ?? this.transport.options.rpc_response_timeout;
+    const timing = this.callTiming;
     const msgId = uuidHex();
-    const monitor = this.options.callMonitorTimeout;
     const body = encodeRequest(
-      { ...this.request(context, method, args), call: { msgId, replyQueue, callMonitorTimeout: monitor ?? null } },
+      this.request(context, method, args, { msgId, replyQueue, callMonitorTimeout: this.options.callMonitorTimeout ?? null }),
       this.transport.options.max_message_size,
     );
-    const waiting = replies.wait(
-      msgId,
-      { timeoutMs: timeoutSeconds * 1000, callMonitorMs: monitor === undefined ? undefined : monitor * 1000 },
-      { topic, server: this.target.server, method },
-    );
-    // The waiter may fail (connection lost) while the publish is still being confirmed;
-    // it is awaited below, so mark it handled now rather than as an unhandled rejection.
-    waiting.promise.catch(() => {});
+    // Registered before the publish; its promise is made only when awaited below, so a
+    // failure while the publish is being confirmed is never an unhandled rejection.
+    const pending = replies.wait(msgId, timing, { topic, server: this.target.server, method });
     try {
-      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, { expirationMs: timeoutSeconds * 1000 });
+      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, timing.publish);
     } catch (error) {
-      waiting.cancel();
+      pending.cancel();
       throw error;
     }
-    return (await waiting.promise) as T;
+    return (await pending.promise) as T;
+  }
+
+  /** Timeouts of every call of this client (it is immutable), computed once. */
+  private get callTiming(): WaitTiming & { publish: RequestPublishOptions } {
+    if (this.timing === undefined) {
+      const timeoutMs = (this.options.timeout ?? this.transport.options.rpc_response_timeout) * 1000;
+      const monitor = this.options.callMonitorTimeout;
+      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs } };
+    }
+    return this.timing;
   }
 
   private get exchange(): string {
@@ -113,13 +120,14 @@ export class RpcClient {
     return this.target.topic;
   }
 
-  private request(context: ContextInput, method: string, args: Record<string, unknown>) {
+  private request(context: ContextInput, method: string, args: Record<string, unknown>, call?: OutgoingRequest['call']): OutgoingRequest {
     if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
     return {
       method,
       args,
       namespace: this.target.namespace,
       version: this.target.version,
+      call,
       contextEntries: contextEntries(context),
     };
   }

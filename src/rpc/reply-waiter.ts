@@ -23,19 +23,61 @@ export interface WaitTiming {
   callMonitorMs?: number;
 }
 
-interface Waiter {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  lastResult: unknown;
-  overall: NodeJS.Timeout;
-  monitor?: NodeJS.Timeout;
-  /** Restarts the call-monitor window (on a heartbeat). */
-  restartMonitor?: () => void;
+type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
+
+/**
+ * One call waiting for its reply. Its promise is made only when asked for, so a call
+ * whose publish failed (and was cancelled) leaves no promise behind to reject.
+ */
+export class PendingReply {
+  /** The last non-null result seen (oslo keeps it across heartbeats). */
+  lastResult: unknown = null;
+  overall: NodeJS.Timeout | undefined;
+  monitor: NodeJS.Timeout | undefined;
+  private outcome: Outcome | undefined;
+  private promised: Promise<unknown> | undefined;
+  private resolvePromise: ((value: unknown) => void) | undefined;
+  private rejectPromise: ((error: Error) => void) | undefined;
+
+  constructor(
+    readonly msgId: string,
+    readonly timing: WaitTiming,
+    readonly what: WaitDescription,
+    private readonly owner: ReplyWaiter,
+  ) {}
+
+  /** Resolves with the result, or rejects with the remote error, a timeout or a lost connection. */
+  get promise(): Promise<unknown> {
+    if (this.promised !== undefined) return this.promised;
+    const outcome = this.outcome;
+    if (outcome !== undefined) {
+      this.promised = outcome.ok ? Promise.resolve(outcome.value) : Promise.reject(outcome.error);
+    } else {
+      this.promised = new Promise<unknown>((resolve, reject) => {
+        this.resolvePromise = resolve;
+        this.rejectPromise = reject;
+      });
+    }
+    return this.promised;
+  }
+
+  /** Stops waiting (the request could not be sent). */
+  cancel(): void {
+    this.owner.forget(this);
+  }
+
+  /** Settles once; later outcomes are ignored. */
+  settle(outcome: Outcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    if (outcome.ok) this.resolvePromise?.(outcome.value);
+    else this.rejectPromise?.(outcome.error);
+  }
 }
 
 /** Correlates replies with pending calls. */
 export class ReplyWaiter {
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new Map<string, PendingReply>();
   private queue: Promise<string> | undefined;
   private queueReady: string | undefined;
 
@@ -69,39 +111,30 @@ export class ReplyWaiter {
   }
 
   /**
-   * Registers a waiter for `msgId`. Call `cancel` if the request could not be sent.
-   * The promise resolves with the result or rejects with the rebuilt remote error,
-   * MessagingTimeout, or TransportError when the connection is lost.
+   * Registers a waiter for `msgId`, before the request is published. Call `cancel` if
+   * the request could not be sent. Its promise resolves with the result or rejects
+   * with the rebuilt remote error, MessagingTimeout, or TransportError when the
+   * connection is lost.
    */
-  wait(msgId: string, timing: WaitTiming, what: WaitDescription): { promise: Promise<unknown>; cancel(): void } {
-    let waiter!: Waiter;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      const timeout = (window: number, kind: string) => () => {
-        this.forget(msgId);
-        reject(timeoutError(msgId, what, window, kind));
-      };
-      waiter = {
-        resolve,
-        reject,
-        lastResult: null,
-        overall: setTimeout(timeout(timing.timeoutMs, 'timeout'), timing.timeoutMs),
-      };
-      if (timing.callMonitorMs !== undefined) {
-        const restart = () => {
-          clearTimeout(waiter.monitor);
-          waiter.monitor = setTimeout(timeout(timing.callMonitorMs!, 'call-monitor timeout'), timing.callMonitorMs);
-        };
-        waiter.restartMonitor = restart;
-        restart();
-      }
-    });
-    this.waiters.set(msgId, waiter);
-    return { promise, cancel: () => this.forget(msgId) };
+  wait(msgId: string, timing: WaitTiming, what: WaitDescription): PendingReply {
+    const pending = new PendingReply(msgId, timing, what, this);
+    pending.overall = setTimeout(this.onOverallTimeout, timing.timeoutMs, pending);
+    if (timing.callMonitorMs !== undefined) this.restartMonitor(pending);
+    this.waiters.set(msgId, pending);
+    return pending;
   }
 
   /** Rejects every pending call (transport closing). */
   close(): void {
     this.failAll(new TransportError('transport closed while waiting for a reply'));
+  }
+
+  /** Stops waiting for `pending` (settled, timed out or cancelled). */
+  forget(pending: PendingReply): void {
+    if (this.waiters.get(pending.msgId) !== pending) return;
+    clearTimeout(pending.overall);
+    if (pending.monitor !== undefined) clearTimeout(pending.monitor);
+    this.waiters.delete(pending.msgId);
   }
 
   private onDelivery(delivery: Delivery): void {
@@ -112,38 +145,46 @@ export class ReplyWaiter {
       this.logger.warn({ err: error }, 'dropping an undecodable reply');
       return;
     }
-    const waiter = this.waiters.get(reply.msgId);
-    if (!waiter) {
+    const pending = this.waiters.get(reply.msgId);
+    if (pending === undefined) {
       this.logger.info({ msgId: reply.msgId }, 'No calling threads waiting for msg_id');
       return;
     }
     if (reply.failure !== null) {
-      this.forget(reply.msgId);
-      waiter.reject(fromWireFailure(reply.failure, this.allowedErrors));
+      this.forget(pending);
+      pending.settle({ ok: false, error: fromWireFailure(reply.failure, this.allowedErrors) });
       return;
     }
-    if (reply.result !== null) waiter.lastResult = reply.result;
+    if (reply.result !== null) pending.lastResult = reply.result;
     if (reply.ending) {
-      this.forget(reply.msgId);
-      waiter.resolve(waiter.lastResult);
+      this.forget(pending);
+      pending.settle({ ok: true, value: pending.lastResult });
       return;
     }
-    waiter.restartMonitor?.();
+    if (pending.timing.callMonitorMs !== undefined) this.restartMonitor(pending);
+  }
+
+  /** (Re)starts the call-monitor window: on registration and on every heartbeat. */
+  private restartMonitor(pending: PendingReply): void {
+    if (pending.monitor !== undefined) clearTimeout(pending.monitor);
+    pending.monitor = setTimeout(this.onMonitorTimeout, pending.timing.callMonitorMs, pending);
+  }
+
+  private readonly onOverallTimeout = (pending: PendingReply): void => this.expire(pending, pending.timing.timeoutMs, 'timeout');
+
+  private readonly onMonitorTimeout = (pending: PendingReply): void =>
+    this.expire(pending, pending.timing.callMonitorMs!, 'call-monitor timeout');
+
+  private expire(pending: PendingReply, windowMs: number, kind: string): void {
+    this.forget(pending);
+    pending.settle({ ok: false, error: timeoutError(pending.msgId, pending.what, windowMs, kind) });
   }
 
   private failAll(cause: Error): void {
-    for (const [msgId, waiter] of [...this.waiters]) {
-      this.forget(msgId);
-      waiter.reject(new TransportError(`${cause.message}; the reply to message ${msgId} may be lost`, { cause }));
+    for (const pending of [...this.waiters.values()]) {
+      this.forget(pending);
+      pending.settle({ ok: false, error: new TransportError(`${cause.message}; the reply to message ${pending.msgId} may be lost`, { cause }) });
     }
-  }
-
-  private forget(msgId: string): void {
-    const waiter = this.waiters.get(msgId);
-    if (!waiter) return;
-    clearTimeout(waiter.overall);
-    clearTimeout(waiter.monitor);
-    this.waiters.delete(msgId);
   }
 }
 

@@ -66,12 +66,16 @@ function quoteNonFiniteTokens(text: string): string {
   return out;
 }
 
-/** JSON.stringify that turns its failures (BigInt, cycles) into a SerializationError. */
-export function stringifyJson(value: unknown, what: string): string {
+/**
+ * JSON.stringify that turns its failures (BigInt, cycles) into a SerializationError
+ * naming `what` (`of` the method, say; joined only when it fails).
+ */
+export function stringifyJson(value: unknown, what: string, of?: string): string {
   try {
     return JSON.stringify(value) ?? 'null';
   } catch (error) {
-    throw new SerializationError(`${what} cannot be sent as JSON: ${(error as Error).message}`, { cause: error });
+    const subject = of === undefined ? what : `${what} of ${of}`;
+    throw new SerializationError(`${subject} cannot be sent as JSON: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -90,7 +90,7 @@ export function encodeContextEntries(context: Record<string, unknown>): string {
 
 /** Encodes a request with the spec's key order (§3). */
 export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
-  let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, `arguments of ${request.method}`)}`;
+  let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, 'arguments', request.method)}`;
   if (request.namespace !== undefined) inner += `,"namespace":${JSON.stringify(request.namespace)}`;
   if (request.version !== undefined) inner += `,"version":${JSON.stringify(request.version)}`;
   if (request.call) {

@@ -25,6 +25,8 @@ export class AmqpDriver implements Driver {
   private readonly consumers = new Set<Consumer>();
   private replyQueue: Promise<string> | undefined;
   private readonly declarationCache = new Map<string, readonly Declaration[]>();
+  /** What a request to each control exchange declares first (the hot path: one lookup). */
+  private readonly controlExchangeDeclarations = new Map<string, readonly Declaration[]>();
 
   constructor(
     private readonly url: ParsedTransportUrl,
@@ -36,14 +38,13 @@ export class AmqpDriver implements Driver {
     this.deadLetters = new AmqpDeadLetterQueue(options.dead_letter_queue, this.publisher, this.newConnection('dead-letter'));
   }
 
-  publishRequest(exchange: string, routingKey: string, body: Buffer, options: RequestPublishOptions = {}): Promise<void> {
-    return this.publisher.publish({
-      exchange,
-      routingKey,
-      body,
-      properties: options.expirationMs !== undefined ? { expiration: String(Math.max(1, Math.round(options.expirationMs))) } : undefined,
-      declarations: this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]),
-    });
+  publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void> {
+    let declarations = this.controlExchangeDeclarations.get(exchange);
+    if (declarations === undefined) {
+      declarations = [this.controlExchangeDeclaration(exchange)];
+      this.controlExchangeDeclarations.set(exchange, declarations);
+    }
+    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations });
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {

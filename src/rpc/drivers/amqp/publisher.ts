@@ -42,7 +42,10 @@ export interface PublishRequest {
   exchange: string;
   routingKey: string;
   body: Buffer;
+  /** Properties over {@link BASE_PROPERTIES}. */
   properties?: Options.Publish;
+  /** Per-message TTL in ms (the `expiration` property). */
+  expirationMs?: number;
   mandatory?: boolean;
   declarations?: readonly Declaration[];
 }
@@ -69,6 +72,8 @@ export class Publisher {
   /** Borrowed channels waiting for their buffer to drain before they go back to the pool. */
   private readonly draining = new Set<PooledChannel>();
   private closing = false;
+  /** Publish options per message TTL: calls of one client all send the same one. */
+  private readonly expiringOptions = new Map<number, Readonly<Options.Publish>>();
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -239,8 +244,8 @@ export class Publisher {
   /** Writes the message; `confirmed` settles with the broker's confirm. */
   private write(pooled: PooledChannel, request: PublishRequest): { accepted: boolean; confirmed: Promise<void> } {
     let accepted = true;
+    const properties = this.publishOptions(request);
     const confirmed = new Promise<void>((resolve, reject) => {
-      const properties = request.properties === undefined ? (request.mandatory ? MANDATORY : PLAIN) : { ...PLAIN, ...request.properties, mandatory: request.mandatory ?? false };
       accepted = pooled.channel.publish(request.exchange, request.routingKey, request.body, properties, (error) => {
         if (error) return reject(pooled.open ? error : new TransportError('channel closed'));
         if (request.mandatory && takeReturn(pooled, request.routingKey)) {
@@ -250,6 +255,21 @@ export class Publisher {
       });
     });
     return { accepted, confirmed };
+  }
+
+  /** amqplib's publish options for a request; the common shapes are built once. */
+  private publishOptions(request: PublishRequest): Options.Publish {
+    const mandatory = request.mandatory ?? false;
+    if (request.properties !== undefined || (request.expirationMs !== undefined && mandatory)) {
+      return { ...PLAIN, ...request.properties, ...expirationOf(request.expirationMs), mandatory };
+    }
+    if (request.expirationMs === undefined) return mandatory ? MANDATORY : PLAIN;
+    let options = this.expiringOptions.get(request.expirationMs);
+    if (options === undefined) {
+      options = Object.freeze({ ...PLAIN, ...expirationOf(request.expirationMs) });
+      if (this.expiringOptions.size < 64) this.expiringOptions.set(request.expirationMs, options);
+    }
+    return options;
   }
 
   /** Waits until the channel's buffer drained; meanwhile other publishes use another channel. */
@@ -305,6 +325,11 @@ export class Publisher {
     });
     return pooled;
   }
+}
+
+/** The `expiration` property for a TTL in ms (a whole number of ms, at least 1). */
+function expirationOf(ms: number | undefined): { expiration?: string } {
+  return ms === undefined ? {} : { expiration: String(Math.max(1, Math.round(ms))) };
 }
 
 /** True when every declaration the request needs was done on this channel. */
