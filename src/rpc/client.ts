@@ -9,7 +9,7 @@ import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
 import type { WaitTiming } from './reply-waiter.js';
-import { encodeContextEntries, encodeRequest, uuidHex, type OutgoingRequest } from './wire/messages.js';
+import { encodeContextEntries, encodeRequest, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
 export type ContextInput = RequestContext | Record<string, unknown>;
@@ -76,7 +76,7 @@ export class RpcClient {
     const replies = this.transport.replies();
     const replyQueue = replies.readyQueueName ?? (await replies.queueName());
     const timing = this.callTiming;
-    const msgId = uuidHex();
+    const msgId = this.transport.ids.next();
     const body = encodeRequest(
       this.request(context, method, args, { msgId, replyQueue, callMonitorTimeout: this.options.callMonitorTimeout ?? null }),
       this.transport.options.max_message_size,
@@ -129,6 +129,7 @@ export class RpcClient {
       version: this.target.version,
       call,
       contextEntries: contextEntries(context),
+      uniqueId: this.transport.ids.next(),
     };
   }
 }

@@ -160,34 +160,43 @@ export class RequestContext implements Readonly<RequestContextFields> {
 
   /** Builds a context from a wire dict, reading `project_id`, `tenant` or `project`. */
   static fromDict(dict: Record<string, unknown>): RequestContext {
-    const str = (key: string) => {
-      const value = dict[key];
-      return typeof value === 'string' ? value : null;
-    };
+    // One pass over the keys (this runs for every message a server handles).
+    const fields: RequestContextFields & { user?: string; tenant?: string; project?: string } = {};
     const extra: Record<string, unknown> = {};
-    for (const key in dict) if (!MODELLED_KEYS.has(key) && Object.hasOwn(dict, key)) extra[key] = dict[key];
-    const readDeleted = dict.read_deleted;
-    return new RequestContext({
-      requestId: str('request_id') ?? undefined,
-      globalRequestId: str('global_request_id'),
-      userId: str('user_id') ?? str('user'),
-      projectId: str('project_id') ?? str('tenant') ?? str('project'),
-      userName: str('user_name'),
-      projectName: str('project_name'),
-      domainId: str('domain'),
-      userDomainId: str('user_domain'),
-      projectDomainId: str('project_domain'),
-      roles: Array.isArray(dict.roles) ? dict.roles.filter((role): role is string => typeof role === 'string') : [],
-      isAdmin: dict.is_admin === true,
-      authToken: str('auth_token'),
-      readDeleted: readDeleted === 'yes' || readDeleted === 'only' ? readDeleted : 'no',
-      readOnly: dict.read_only === true,
-      showDeleted: dict.show_deleted === true,
-      remoteAddress: str('remote_address'),
-      timestamp: str('timestamp') ?? undefined,
-      extra,
-    });
+    for (const key in dict) {
+      if (!Object.hasOwn(dict, key)) continue;
+      const value = dict[key];
+      const text = typeof value === 'string' ? value : null;
+      switch (key) {
+        case 'request_id': if (text !== null) fields.requestId = text; break;
+        case 'global_request_id': fields.globalRequestId = text; break;
+        case 'user_id': fields.userId = text; break;
+        case 'user': if (text !== null) fields.user = text; break;
+        case 'project_id': fields.projectId = text; break;
+        case 'tenant': if (text !== null) fields.tenant = text; break;
+        case 'project': if (text !== null) fields.project = text; break;
+        case 'user_name': fields.userName = text; break;
+        case 'project_name': fields.projectName = text; break;
+        case 'domain': fields.domainId = text; break;
+        case 'user_domain': fields.userDomainId = text; break;
+        case 'project_domain': fields.projectDomainId = text; break;
+        case 'roles': fields.roles = Array.isArray(value) ? value.filter((role): role is string => typeof role === 'string') : []; break;
+        case 'is_admin': fields.isAdmin = value === true; break;
+        case 'auth_token': fields.authToken = text; break;
+        case 'read_deleted': fields.readDeleted = value === 'yes' || value === 'only' ? value : 'no'; break;
+        case 'read_only': fields.readOnly = value === true; break;
+        case 'show_deleted': fields.showDeleted = value === true; break;
+        case 'remote_address': fields.remoteAddress = text; break;
+        case 'timestamp': if (text !== null) fields.timestamp = text; break;
+        default: if (!MODELLED_KEYS.has(key)) extra[key] = value;
+      }
+    }
+    fields.userId ??= fields.user ?? null;
+    fields.projectId ??= fields.tenant ?? fields.project ?? null;
+    fields.extra = extra;
+    return new RequestContext(fields);
   }
+
 }
 
 /** `req-<uuid4>`, as oslo.context generates request ids. */

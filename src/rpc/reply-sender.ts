@@ -10,6 +10,7 @@ import { MessageUndeliverable, SerializationError, PayloadTooLarge } from './err
 import { toWireFailure } from './wire/failure.js';
 import { encodeReply } from './wire/messages.js';
 import { sleep } from './util/time.js';
+import { UuidSource } from './util/uuid-source.js';
 
 const RETRY_INTERVAL_MS = 250;
 const GONE_FOR_MS = 60_000;
@@ -26,6 +27,7 @@ export class ReplySender {
     private readonly driver: Driver,
     private readonly options: { missingConsumerRetrySeconds: number; maxMessageBytes: number; sendTracebacks: boolean },
     private readonly logger: Logger,
+    private readonly ids: UuidSource = new UuidSource(),
   ) {}
 
   /** Sends the final reply. Never throws: failures are logged. */
@@ -36,20 +38,20 @@ export class ReplySender {
 
   /** Sends a call-monitor heartbeat (`ending: false`, null result). Never throws. */
   async sendHeartbeat(replyQueue: string, msgId: string): Promise<void> {
-    const body = encodeReply(msgId, { ending: false }, this.options.maxMessageBytes);
+    const body = encodeReply(msgId, { ending: false }, this.options.maxMessageBytes, this.ids.next());
     await this.send(replyQueue, msgId, body, false);
   }
 
   private encodeFinal(msgId: string, outcome: CallOutcome): Buffer {
     const max = this.options.maxMessageBytes;
     const failure = (error: unknown) => JSON.stringify(toWireFailure(error, this.options.sendTracebacks));
-    if (!outcome.ok) return encodeReply(msgId, { failure: failure(outcome.error), ending: true }, max);
+    if (!outcome.ok) return encodeReply(msgId, { failure: failure(outcome.error), ending: true }, max, this.ids.next());
     try {
-      return encodeReply(msgId, { result: outcome.result, ending: true }, max);
+      return encodeReply(msgId, { result: outcome.result, ending: true }, max, this.ids.next());
     } catch (error) {
       if (!(error instanceof SerializationError || error instanceof PayloadTooLarge)) throw error;
       this.logger.warn({ err: error, msgId }, 'the result cannot be sent; replying with the error instead');
-      return encodeReply(msgId, { failure: failure(error), ending: true }, max);
+      return encodeReply(msgId, { failure: failure(error), ending: true }, max, this.ids.next());
     }
   }
 

@@ -76,6 +76,7 @@ export class RpcServer {
         sendTracebacks: options.sendTracebacks ?? false,
       },
       this.logger,
+      transport.ids,
     );
   }
 

@@ -11,6 +11,7 @@ import type { WireErrorClass } from './errors.js';
 import { ReplyWaiter } from './reply-waiter.js';
 import { resolveOptions, type TransportOptionInput, type TransportOptions } from './transport-options.js';
 import { parseTransportUrl } from './transport-url.js';
+import { UuidSource } from './util/uuid-source.js';
 
 /** How to build a transport, beyond its URL. */
 export interface TransportConfig {
@@ -31,6 +32,8 @@ export class Transport {
   readonly logger: Logger;
   readonly driver: Driver;
   readonly allowedRemoteErrors: readonly WireErrorClass[];
+  /** Random uuid4 hex ids for the messages sent through this transport. */
+  readonly ids = new UuidSource();
   private replyWaiter: ReplyWaiter | undefined;
 
   /** Use {@link getTransport}. */

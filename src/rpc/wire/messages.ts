@@ -26,6 +26,8 @@ export interface OutgoingRequest {
   call?: { msgId: string; replyQueue: string; callMonitorTimeout: number | null };
   /** The context entries, already encoded by {@link encodeContextEntries}. */
   contextEntries: string;
+  /** `_unique_id` (a uuid4 hex); a new one when absent. */
+  uniqueId?: string;
 }
 
 /** A decoded RPC request. */
@@ -97,7 +99,7 @@ export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffe
     const { msgId, replyQueue, callMonitorTimeout } = request.call;
     inner += `,"_msg_id":"${msgId}","_reply_q":${JSON.stringify(replyQueue)},"_timeout":${JSON.stringify(callMonitorTimeout)}`;
   }
-  inner += `,"_unique_id":"${uuidHex()}"${request.contextEntries}}`;
+  inner += `,"_unique_id":"${request.uniqueId ?? uuidHex()}"${request.contextEntries}}`;
   return encodeEnvelopeText(inner, maxBytes);
 }
 
@@ -106,11 +108,12 @@ export function encodeReply(
   msgId: string,
   outcome: { result?: unknown; failure?: string | null; ending: boolean },
   maxBytes: number,
+  uniqueId: string = uuidHex(),
 ): Buffer {
   const result = stringifyJson(outcome.result ?? null, 'result');
   const failure = outcome.failure == null ? 'null' : JSON.stringify(outcome.failure);
   return encodeEnvelopeText(
-    `{"result":${result},"failure":${failure},"ending":${outcome.ending},"_msg_id":${JSON.stringify(msgId)},"_unique_id":"${uuidHex()}"}`,
+    `{"result":${result},"failure":${failure},"ending":${outcome.ending},"_msg_id":${JSON.stringify(msgId)},"_unique_id":"${uniqueId}"}`,
     maxBytes,
   );
 }
