@@ -160,12 +160,22 @@ export class RequestContext implements Readonly<RequestContextFields> {
 
   /** Builds a context from a wire dict, reading `project_id`, `tenant` or `project`. */
   static fromDict(dict: Record<string, unknown>): RequestContext {
+    return RequestContext.fromEntries(dict, '');
+  }
+
+  /**
+   * Builds a context from the `<prefix><key>` entries of `source` (a message's
+   * `_context_*` entries, read in place), ignoring its other keys.
+   */
+  static fromEntries(source: Record<string, unknown>, prefix: string): RequestContext {
     // One pass over the keys (this runs for every message a server handles).
     const fields: RequestContextFields & { user?: string; tenant?: string; project?: string } = {};
     const extra: Record<string, unknown> = {};
-    for (const key in dict) {
-      if (!Object.hasOwn(dict, key)) continue;
-      const value = dict[key];
+    for (const entry in source) {
+      if (prefix !== '' && !entry.startsWith(prefix)) continue;
+      if (!Object.hasOwn(source, entry)) continue;
+      const key = prefix === '' ? entry : entry.slice(prefix.length);
+      const value = source[entry];
       const text = typeof value === 'string' ? value : null;
       switch (key) {
         case 'request_id': if (text !== null) fields.requestId = text; break;

@@ -16,7 +16,7 @@ import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
 import { RecentCounts, RecentIds } from './util/recent-ids.js';
-import { decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
+import { CONTEXT_ENTRY_PREFIX, decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
 
 /** Server settings. */
 export interface ServerOptions {
@@ -190,7 +190,7 @@ export class RpcServer {
    * then can heartbeats be due.
    */
   private dispatch(request: IncomingRequest): CallOutcome | Promise<CallOutcome> {
-    const context = RequestContext.fromDict(request.context);
+    const context = RequestContext.fromEntries(request.document, CONTEXT_ENTRY_PREFIX);
     let result: unknown;
     try {
       const { handler } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);

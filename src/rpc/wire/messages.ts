@@ -13,8 +13,9 @@ export function uuidHex(): string {
   const uuid = randomUUID();
   return uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
 }
-
-const CONTEXT_PREFIX = '_context_';
+/** The prefix of context entries in a message (`_context_<key>`). */
+export const CONTEXT_ENTRY_PREFIX = '_context_';
+const CONTEXT_PREFIX = CONTEXT_ENTRY_PREFIX;
 
 /** What a client sends: a cast or a call. */
 export interface OutgoingRequest {
@@ -41,8 +42,10 @@ export interface IncomingRequest {
   replyQueue: string | null;
   callMonitorTimeout: number | null;
   uniqueId: string | null;
-  /** The `_context_*` entries with the prefix stripped. */
-  context: Record<string, unknown>;
+  /** The `_context_*` entries with the prefix stripped (built when read). */
+  readonly context: Record<string, unknown>;
+  /** The decoded inner document the request came from. */
+  readonly document: Readonly<Record<string, unknown>>;
 }
 
 /** A decoded reply. */
@@ -175,7 +178,10 @@ export function toIncomingRequest(doc: Record<string, unknown>): IncomingRequest
     replyQueue: replyQueue ? (replyQueue as string) : null,
     callMonitorTimeout: (timeout as number | null | undefined) ?? null,
     uniqueId: typeof uniqueId === 'string' ? uniqueId : null,
-    context: contextOf(doc),
+    document: doc,
+    get context() {
+      return contextOf(doc);
+    },
   };
 }
 
