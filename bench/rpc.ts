@@ -24,6 +24,8 @@ export interface RpcBenchOptions {
   rssCalls?: number;
   /** Slices per figure; raw and novarpc alternate slice by slice. */
   rounds?: number;
+  /** Calls per slice of the sequential figure (finer, as its latency drifts fastest). */
+  sequentialSlice?: number;
 }
 
 interface Figures {
@@ -48,7 +50,7 @@ const CONCURRENCY = 64;
 /** Runs the RPC benchmark and returns its report section. */
 export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSection> {
   const sizes = {
-    sequential: options.sequentialCalls ?? 3000,
+    sequential: options.sequentialCalls ?? 6000,
     concurrent: options.concurrentCalls ?? 20_000,
     casts: options.casts ?? 20_000,
     fanouts: options.fanouts ?? 3000,
@@ -60,19 +62,22 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
     for (const side of sides) await runConcurrent(500, CONCURRENCY, (i) => side.client.call(i)); // warm-up
     // Every figure is measured in slices, raw and novarpc alternating (who goes first
     // alternates too), so drift in the machine's load hits both sides alike.
-    const inSlices = async (total: number, work: (side: Side, count: number) => Promise<void>) => {
-      for (let slice = 0; slice < slices; slice++) {
+    const inSlices = async (total: number, work: (side: Side, count: number) => Promise<void>, count = slices) => {
+      for (let slice = 0; slice < count; slice++) {
         const order = slice % 2 === 0 ? sides : [...sides].reverse();
-        for (const side of order) await work(side, Math.ceil(total / slices));
+        for (const side of order) await work(side, Math.ceil(total / count));
       }
     };
+    // Sequential latency follows the machine's load within a second or two, so that
+    // figure alternates in small slices.
+    const sequentialSlices = Math.max(slices, Math.round(sizes.sequential / (options.sequentialSlice ?? 100)));
     await inSlices(sizes.sequential, async (side, count) => {
       for (let i = 0; i < count; i++) {
         const started = performance.now();
         await side.client.call(i);
         side.latencies.push(performance.now() - started);
       }
-    });
+    }, sequentialSlices);
     await inSlices(sizes.concurrent, async (side, count) => {
       side.time.concurrent += await elapsed(() => runConcurrent(count, CONCURRENCY, (i) => side.client.call(i)));
       side.counts.concurrent += count;
@@ -92,7 +97,7 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
       side.counts.fanouts += count;
     });
     const rss = sizes.rss > 0 ? await measureRss(sides[1]!, sizes.rss) : undefined;
-    return report(sides[0]!, sides[1]!, rss, sizes, slices);
+    return report(sides[0]!, sides[1]!, rss, sizes, slices, sequentialSlices);
   } finally {
     for (const side of sides) await side.close();
   }
@@ -157,6 +162,7 @@ function report(
   rss: { warm: number; end: number; growthPercent: number } | undefined,
   sizes: { sequential: number; concurrent: number; casts: number; fanouts: number; rss: number },
   slices: number,
+  sequentialSlices: number,
 ): BenchSection {
   const raw = figuresOf(rawSide);
   const novarpc = figuresOf(novarpcSide);
@@ -180,7 +186,7 @@ function report(
     title: 'RPC over RabbitMQ: novarpc vs raw amqplib (same flags, persistence, confirms)',
     rows,
     notes: [
-      `both sides run at once and every figure alternates raw and novarpc in ${slices} slices; totals: ${sizes.sequential} sequential calls, ${sizes.concurrent} concurrent calls, ${sizes.casts} casts, ${sizes.fanouts} fanouts x 4 servers per side`,
+      `both sides run at once and every figure alternates raw and novarpc in slices (${sequentialSlices} for sequential calls, ${slices} for the others); totals: ${sizes.sequential} sequential calls, ${sizes.concurrent} concurrent calls, ${sizes.casts} casts, ${sizes.fanouts} fanouts x 4 servers per side`,
       'queues: quorum topic queue, durable topic exchange (novarpc defaults); persistent messages; publisher confirms on every publish; same method, args and context carried',
       'servers in a child process per side (4 servers each); clients in the benchmark process',
     ],

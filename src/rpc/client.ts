@@ -9,7 +9,7 @@ import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
 import type { WaitTiming } from './reply-waiter.js';
-import { encodeContextEntries, encodeRequest, type OutgoingRequest } from './wire/messages.js';
+import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
 export type ContextInput = RequestContext | Record<string, unknown>;
@@ -122,29 +122,24 @@ export class RpcClient {
 
   private request(context: ContextInput, method: string, args: Record<string, unknown>, call?: OutgoingRequest['call']): OutgoingRequest {
     if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
+    const { contextEntries, escapedContextEntries } = encodedContext(context);
     return {
       method,
       args,
       namespace: this.target.namespace,
       version: this.target.version,
       call,
-      contextEntries: contextEntries(context),
+      contextEntries,
+      escapedContextEntries,
       uniqueId: this.transport.ids.next(),
     };
   }
 }
 
-/** Encoded context entries; a RequestContext is immutable, so its encoding is kept. */
-const encodedContexts = new WeakMap<RequestContext, string>();
-
-function contextEntries(context: ContextInput): string {
-  if (!(context instanceof RequestContext)) return encodeContextEntries(context);
-  let entries = encodedContexts.get(context);
-  if (entries === undefined) {
-    entries = encodeContextEntries(context.toDict());
-    encodedContexts.set(context, entries);
-  }
-  return entries;
+/** A context's wire entries; a RequestContext keeps its own (it is immutable). */
+function encodedContext(context: ContextInput): EncodedContextEntries {
+  if (context instanceof RequestContext) return context.wireEntries();
+  return { contextEntries: encodeContextEntries(context), escapedContextEntries: undefined };
 }
 
 function definedOnly<T extends object>(fields: T): Partial<T> {

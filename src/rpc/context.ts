@@ -3,6 +3,7 @@
  * (oslo.context / nova RequestContext keys). Unknown keys survive the round trip.
  */
 import { randomUUID } from 'node:crypto';
+import { encodeContext, type EncodedContextEntries } from './wire/messages.js';
 
 /** How soft-deleted rows are read (nova's `read_deleted`). */
 export type ReadDeleted = 'no' | 'yes' | 'only';
@@ -69,6 +70,8 @@ export class RequestContext implements Readonly<RequestContextFields> {
   readonly remoteAddress: string | null;
   readonly timestamp: string;
   readonly extra: Readonly<Record<string, unknown>>;
+  /** Its wire entries, encoded on first send (private fields survive the freeze). */
+  #wire: EncodedContextEntries | undefined;
 
   constructor(fields: RequestContextFields = {}) {
     this.requestId = fields.requestId ?? generateRequestId();
@@ -90,6 +93,16 @@ export class RequestContext implements Readonly<RequestContextFields> {
     this.timestamp = fields.timestamp ?? formatPythonDatetime(new Date());
     this.extra = Object.freeze({ ...(fields.extra ?? {}) });
     Object.freeze(this);
+  }
+
+  /**
+   * The `_context_*` members this context sends, encoded once: a context is
+   * immutable, and a handler's nested calls send the context it received.
+   * @internal used by RpcClient.
+   */
+  wireEntries(): EncodedContextEntries {
+    this.#wire ??= encodeContext(this.toDict());
+    return this.#wire;
   }
 
   /** An admin context with a fresh request id (nova's `get_admin_context`). */

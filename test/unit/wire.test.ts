@@ -3,6 +3,7 @@ import { MalformedMessage, PayloadTooLarge, RequestContext, SerializationError }
 import { parsePythonJson } from '../../src/rpc/wire/json.js';
 import {
   decodeDocument,
+  encodeContext,
   encodeContextEntries,
   encodeNotification,
   encodeReply,
@@ -65,6 +66,17 @@ describe('oslo wire format (spec §2-§4)', () => {
     expect(request).toMatchObject({ method: 'm', args: { k: 'v' }, version: '1.0', namespace: null, msgId: null, context: { user: 'u', x: [1] } });
     const bare = Buffer.from(JSON.stringify({ method: 'legacy', args: {}, _context_user: 'old' }));
     expect(toIncomingRequest(decodeDocument(bare, MAX))).toMatchObject({ method: 'legacy', context: { user: 'old' } });
+  });
+
+  it('a context escaped once for the envelope gives the same bytes as escaping the whole message', () => {
+    const tricky = { user: 'o"brien\\', note: 'tab\there\nline', name: 'Zoë 名前 🚀', ctl: '\u0001', extra: { q: '"' } };
+    const encoded = encodeContext(tricky);
+    const base = { method: 'm', args: { a: '"x"' }, uniqueId: '0123456789abcdef0123456789abcdef' };
+    const once = encodeRequest({ ...base, ...encoded }, MAX);
+    const whole = encodeRequest({ ...base, contextEntries: encoded.contextEntries }, MAX);
+    expect(once.equals(whole)).toBe(true);
+    expect(toIncomingRequest(decodeDocument(once, MAX)).context).toEqual(tricky);
+    expect(once.toString('utf8')).toBe(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': JSON.stringify(inner(whole)) }));
   });
 
   it('refuses malformed input with a reason', () => {

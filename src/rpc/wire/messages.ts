@@ -27,6 +27,8 @@ export interface OutgoingRequest {
   call?: { msgId: string; replyQueue: string; callMonitorTimeout: number | null };
   /** The context entries, already encoded by {@link encodeContextEntries}. */
   contextEntries: string;
+  /** The same entries escaped for the envelope ({@link escapeForEnvelope}), when kept. */
+  escapedContextEntries?: string;
   /** `_unique_id` (a uuid4 hex); a new one when absent. */
   uniqueId?: string;
 }
@@ -93,6 +95,28 @@ export function encodeContextEntries(context: Record<string, unknown>): string {
   return entries;
 }
 
+/**
+ * JSON text as it appears inside the envelope's `oslo.message` string (escaped, no
+ * quotes). Escaping is per character, so the escaped parts of a text joined at ASCII
+ * boundaries are the escaped text: a context's entries are escaped once, not per message.
+ */
+export function escapeForEnvelope(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.slice(1, quoted.length - 1);
+}
+
+/** A context's `_context_*` members, plain and escaped for the envelope. */
+export interface EncodedContextEntries {
+  contextEntries: string;
+  escapedContextEntries: string | undefined;
+}
+
+/** Encodes a context dict's entries once, in both forms a request needs. */
+export function encodeContext(context: Record<string, unknown>): EncodedContextEntries {
+  const contextEntries = encodeContextEntries(context);
+  return { contextEntries, escapedContextEntries: escapeForEnvelope(contextEntries) };
+}
+
 /** Encodes a request with the spec's key order (§3). */
 export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
   let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, 'arguments', request.method)}`;
@@ -102,8 +126,13 @@ export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffe
     const { msgId, replyQueue, callMonitorTimeout } = request.call;
     inner += `,"_msg_id":"${msgId}","_reply_q":${JSON.stringify(replyQueue)},"_timeout":${JSON.stringify(callMonitorTimeout)}`;
   }
-  inner += `,"_unique_id":"${request.uniqueId ?? uuidHex()}"${request.contextEntries}}`;
-  return encodeEnvelopeText(inner, maxBytes);
+  inner += `,"_unique_id":"${request.uniqueId ?? uuidHex()}"`;
+  // Only the per-message head is escaped here; the context's part usually was already.
+  const quotedHead = JSON.stringify(inner);
+  const context = request.escapedContextEntries ?? escapeForEnvelope(request.contextEntries);
+  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${quotedHead.slice(0, quotedHead.length - 1)}${context}}"}`, 'utf8');
+  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
+  return body;
 }
 
 /** Encodes a reply: final (`ending: true`) or a call-monitor heartbeat. */
