@@ -58,6 +58,8 @@ interface PooledChannel {
   declaring: Map<string, Promise<void>>;
   /** Settles when the channel's full buffer drained (or it closed). */
   drained?: Promise<void>;
+  /** The error the broker closed the channel with, if it did. */
+  closedBy?: Error & { code?: number };
   /** basic.return counts per routing key not yet matched to their confirm. */
   returned: Map<string, number>;
 }
@@ -237,6 +239,12 @@ export class Publisher {
         throw new TransportError(`broker refused the message to ${describe(request)}: ${(error as Error)?.message ?? error}`);
       }
       this.unpin(pooled);
+      if (closedOverMissingExchange(pooled, request)) {
+        throw new TransportError(
+          `no exchange "${request.exchange}" on the broker to publish ${describe(request)}: ${pooled.closedBy!.message}`,
+          { cause: pooled.closedBy },
+        );
+      }
       return false;
     }
   }
@@ -314,6 +322,7 @@ export class Publisher {
     const pooled: PooledChannel = { channel, open: true, declared: new Set(), declaring: new Map(), returned: new Map() };
     channel.on('error', (error: Error) => {
       pooled.open = false;
+      pooled.closedBy = error;
       this.logger.warn({ err: error }, 'publisher channel error');
     });
     channel.on('close', () => {
@@ -330,6 +339,18 @@ export class Publisher {
 /** The `expiration` property for a TTL in ms (a whole number of ms, at least 1). */
 function expirationOf(ms: number | undefined): { expiration?: string } {
   return ms === undefined ? {} : { expiration: String(Math.max(1, Math.round(ms))) };
+}
+
+/**
+ * True when the broker closed the channel because this request's exchange does not
+ * exist and the request declares nothing: sending again cannot help. (A request with
+ * declarations is sent again; the new channel declares its exchange first.)
+ */
+function closedOverMissingExchange(pooled: PooledChannel, request: PublishRequest): boolean {
+  const error = pooled.closedBy;
+  if (error?.code !== 404 || request.exchange === '') return false;
+  if (!error.message.includes(`no exchange '${request.exchange}'`)) return false;
+  return !request.declarations?.length;
 }
 
 /** True when every declaration the request needs was done on this channel. */
