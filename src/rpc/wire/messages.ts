@@ -198,20 +198,36 @@ export function toIncomingRequest(doc: Record<string, unknown>): IncomingRequest
   if (msgId != null && typeof msgId !== 'string') throw new MalformedMessage('"_msg_id" is not a string');
   if (replyQueue != null && typeof replyQueue !== 'string') throw new MalformedMessage('"_reply_q" is not a string');
   if (timeout != null && typeof timeout !== 'number') throw new MalformedMessage('"_timeout" is not a number');
-  return {
+  return new DecodedRequest(
     method,
-    args: (args as Record<string, unknown> | undefined) ?? {},
-    namespace: (namespace as string | null | undefined) ?? null,
-    version: (version as string | null | undefined) ?? '1.0',
-    msgId: msgId ? (msgId as string) : null,
-    replyQueue: replyQueue ? (replyQueue as string) : null,
-    callMonitorTimeout: (timeout as number | null | undefined) ?? null,
-    uniqueId: typeof uniqueId === 'string' ? uniqueId : null,
-    document: doc,
-    get context() {
-      return contextOf(doc);
-    },
-  };
+    (args as Record<string, unknown> | undefined) ?? {},
+    (namespace as string | null | undefined) ?? null,
+    (version as string | null | undefined) ?? '1.0',
+    msgId ? (msgId as string) : null,
+    replyQueue ? (replyQueue as string) : null,
+    (timeout as number | null | undefined) ?? null,
+    typeof uniqueId === 'string' ? uniqueId : null,
+    doc,
+  );
+}
+
+/** An {@link IncomingRequest} whose context dict is built only when read. */
+class DecodedRequest implements IncomingRequest {
+  constructor(
+    readonly method: string,
+    readonly args: Record<string, unknown>,
+    readonly namespace: string | null,
+    readonly version: string,
+    readonly msgId: string | null,
+    readonly replyQueue: string | null,
+    readonly callMonitorTimeout: number | null,
+    readonly uniqueId: string | null,
+    readonly document: Readonly<Record<string, unknown>>,
+  ) {}
+
+  get context(): Record<string, unknown> {
+    return contextOf(this.document);
+  }
 }
 
 /** The `_context_*` entries of a document, with the prefix stripped. */
