@@ -219,7 +219,6 @@ export class RequestContext implements Readonly<RequestContextFields> {
     fields.extra = extra;
     return new RequestContext(fields);
   }
-
 }
 
 /** `req-<uuid4>`, as oslo.context generates request ids. */

@@ -10,12 +10,11 @@ import { decodeUtf8, isPlainObject, parsePythonJson, stringifyJson } from './jso
 
 /** A uuid4 as 32 hex characters, as oslo writes `_msg_id` and `_unique_id`. */
 export function uuidHex(): string {
-  const uuid = randomUUID();
-  return uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
+  return randomUUID().replaceAll('-', '');
 }
+
 /** The prefix of context entries in a message (`_context_<key>`). */
 export const CONTEXT_ENTRY_PREFIX = '_context_';
-const CONTEXT_PREFIX = CONTEXT_ENTRY_PREFIX;
 
 /** What a client sends: a cast or a call. */
 export interface OutgoingRequest {
@@ -77,7 +76,12 @@ export function encodeEnvelope(inner: Record<string, unknown>, maxBytes: number)
 
 /** Wraps an already-encoded inner document in envelope 2.0 (`oslo.message` is a string). */
 function encodeEnvelopeText(innerText: string, maxBytes: number): Buffer {
-  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${JSON.stringify(innerText)}}`, 'utf8');
+  return envelopeBody(JSON.stringify(innerText), maxBytes);
+}
+
+/** The envelope around an inner document already quoted as a JSON string; checks the size limit. */
+function envelopeBody(quotedInner: string, maxBytes: number): Buffer {
+  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${quotedInner}}`, 'utf8');
   if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
   return body;
 }
@@ -90,7 +94,7 @@ export function encodeContextEntries(context: Record<string, unknown>): string {
   let entries = '';
   for (const [key, value] of Object.entries(context)) {
     if (value === undefined) continue;
-    entries += `,${JSON.stringify(CONTEXT_PREFIX + key)}:${stringifyJson(value, `context key ${key}`)}`;
+    entries += `,${JSON.stringify(CONTEXT_ENTRY_PREFIX + key)}:${stringifyJson(value, `context key ${key}`)}`;
   }
   return entries;
 }
@@ -130,9 +134,7 @@ export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffe
   // Only the per-message head is escaped here; the context's part usually was already.
   const quotedHead = JSON.stringify(inner);
   const context = request.escapedContextEntries ?? escapeForEnvelope(request.contextEntries);
-  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${quotedHead.slice(0, quotedHead.length - 1)}${context}}"}`, 'utf8');
-  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
-  return body;
+  return envelopeBody(`${quotedHead.slice(0, quotedHead.length - 1)}${context}}"`, maxBytes);
 }
 
 /** Encodes a reply: final (`ending: true`) or a call-monitor heartbeat. */
@@ -161,7 +163,7 @@ export function encodeNotification(message: NotificationMessage, enveloped: bool
     timestamp: message.timestamp,
     _unique_id: uuidHex(),
   };
-  for (const [key, value] of Object.entries(message.context)) inner[CONTEXT_PREFIX + key] = value;
+  for (const [key, value] of Object.entries(message.context)) inner[CONTEXT_ENTRY_PREFIX + key] = value;
   if (enveloped) return encodeEnvelope(inner, maxBytes);
   const body = Buffer.from(stringifyJson(inner, 'notification'), 'utf8');
   if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
@@ -235,7 +237,7 @@ function contextOf(doc: Record<string, unknown>): Record<string, unknown> {
   const context: Record<string, unknown> = {};
   for (const key in doc) {
     // `_` first: most keys are rejected on their first character.
-    if (key.charCodeAt(0) === 95 && key.startsWith(CONTEXT_PREFIX)) context[key.slice(CONTEXT_PREFIX.length)] = doc[key];
+    if (key.charCodeAt(0) === 95 && key.startsWith(CONTEXT_ENTRY_PREFIX)) context[key.slice(CONTEXT_ENTRY_PREFIX.length)] = doc[key];
   }
   return context;
 }

@@ -2,8 +2,9 @@
  * Acknowledgements of one consumer channel, sent in batches: an ack is queued and
  * flushed in the event loop's check phase (setImmediate), after every delivery of the
  * socket read was dispatched and its replies written, and just when amqplib flushes
- * its frame buffers anyway. An ack therefore never holds up a reply. Queued acks below the lowest delivery tag still
- * unsettled are covered by one `basic.ack(multiple)` on the highest of them; queued
+ * its frame buffers anyway, so an ack never holds up a reply. Queued acks below the
+ * lowest delivery tag still unsettled are covered by one `basic.ack(multiple)` on the
+ * highest of them; queued
  * acks above it go out one by one, so no ack ever waits for another message. On a
  * quorum queue every settlement is a log entry, so fewer ack frames means less work
  * for the broker.

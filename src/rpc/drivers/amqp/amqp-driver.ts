@@ -25,8 +25,6 @@ export class AmqpDriver implements Driver {
   private readonly consumers = new Set<Consumer>();
   private replyQueue: Promise<string> | undefined;
   private readonly declarationCache = new Map<string, readonly Declaration[]>();
-  /** What a request to each control exchange declares first (the hot path: one lookup). */
-  private readonly controlExchangeDeclarations = new Map<string, readonly Declaration[]>();
 
   constructor(
     private readonly url: ParsedTransportUrl,
@@ -39,11 +37,7 @@ export class AmqpDriver implements Driver {
   }
 
   publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void> {
-    let declarations = this.controlExchangeDeclarations.get(exchange);
-    if (declarations === undefined) {
-      declarations = [this.controlExchangeDeclaration(exchange)];
-      this.controlExchangeDeclarations.set(exchange, declarations);
-    }
+    const declarations = this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]);
     return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations });
   }
 

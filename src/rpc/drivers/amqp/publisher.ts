@@ -115,17 +115,26 @@ export class Publisher {
    */
   publish(request: PublishRequest): Promise<void> {
     const deadline = Date.now() + this.options.send_timeout * 1000;
-    const pinned = this.pinned;
-    // Hot path: the message is written before publish() returns.
-    if (pinned !== undefined && pinned.open && declaredOn(pinned, request)) return this.sendUntilConfirmed(request, deadline, this.sendOn(pinned, request));
-    return this.sendUntilConfirmed(request, deadline);
+    const ready = this.channelFor(request);
+    // Hot path: a pinned channel with its declarations done; the message is written
+    // before publish() returns.
+    if (ready !== undefined && !(ready instanceof Promise)) return this.sendUntilConfirmed(request, deadline, this.sendOn(ready, request));
+    return this.sendUntilConfirmed(request, deadline, undefined, ready);
   }
 
-  /** Sends (again) until confirmed or the deadline; `first` is an attempt already under way. */
-  private async sendUntilConfirmed(request: PublishRequest, deadline: number, first?: Promise<boolean>): Promise<void> {
+  /**
+   * Sends (again) until confirmed or the deadline. `first` is an attempt already under
+   * way; `channel` the channel {@link channelFor} is getting for the first one.
+   */
+  private async sendUntilConfirmed(
+    request: PublishRequest,
+    deadline: number,
+    first?: Promise<boolean>,
+    channel?: Promise<PooledChannel | undefined>,
+  ): Promise<void> {
     if (first !== undefined && (await first)) return;
     for (let attempt = first === undefined ? 1 : 2; ; attempt++) {
-      const pooled = await this.channelFor(request);
+      const pooled = await (attempt === 1 && channel !== undefined ? channel : this.channelFor(request));
       if (pooled !== undefined && (await this.sendOn(pooled, request))) return;
       if (Date.now() >= deadline) {
         throw new TransportError(`publish to ${describe(request)} not confirmed within ${this.options.send_timeout}s (${attempt} attempts)`);
