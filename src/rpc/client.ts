@@ -9,6 +9,7 @@ import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
 import type { WaitTiming } from './reply-waiter.js';
+import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
 import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
@@ -31,6 +32,8 @@ export type PrepareOptions = TargetFields & ClientOptions;
 export class RpcClient {
   readonly target: Target;
   private timing: (WaitTiming & { publish: RequestPublishOptions }) | undefined;
+  /** oslo metric series of this client, by call type and method (metrics on only). */
+  private meters: Map<string, InvocationInstruments> | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -59,7 +62,13 @@ export class RpcClient {
    * Fire-and-forget: resolves once the broker has the message (publisher confirm).
    * With `fanout`, every server of the topic gets it.
    */
-  async cast(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<void> {
+  cast(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<void> {
+    const meter = this.transport.metrics && this.meter('cast', method);
+    if (meter === undefined) return this.send(context, method, args);
+    return measured(meter, this.send(context, method, args));
+  }
+
+  private async send(context: ContextInput, method: string, args: Record<string, unknown>): Promise<void> {
     const topic = this.checkTarget();
     const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
     if (this.target.fanout) return this.transport.driver.publishFanout(topic, body);
@@ -70,7 +79,13 @@ export class RpcClient {
    * Request/reply: resolves with the remote result, or rejects with the remote error
    * rebuilt, MessagingTimeout, or TransportError.
    */
-  async call<T = unknown>(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<T> {
+  call<T = unknown>(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<T> {
+    const meter = this.transport.metrics && this.meter('call', method);
+    if (meter === undefined) return this.sendCall(context, method, args) as Promise<T>;
+    return measured(meter, this.sendCall(context, method, args)) as Promise<T>;
+  }
+
+  private async sendCall(context: ContextInput, method: string, args: Record<string, unknown>): Promise<unknown> {
     const topic = this.checkTarget();
     if (this.target.fanout) throw new InvalidTarget(`A call cannot be used with fanout (${this.target.describe()})`);
     const replies = this.transport.replies();
@@ -90,7 +105,30 @@ export class RpcClient {
       pending.cancel();
       throw error;
     }
-    return (await pending.promise) as T;
+    return await pending.promise;
+  }
+
+  /** The oslo client series of (call type, method), resolved once per client. */
+  private meter(callType: 'cast' | 'call', method: string): InvocationInstruments {
+    const key = callType + method;
+    this.meters ??= new Map();
+    let found = this.meters.get(key);
+    if (found === undefined) {
+      const target = this.target;
+      found = this.transport.metrics!.clientInvocation({
+        callType,
+        exchange: this.exchange,
+        topic: target.topic ?? '',
+        namespace: target.namespace,
+        version: target.version,
+        server: target.server,
+        fanout: target.fanout,
+        method,
+        timeout: callType === 'call' ? this.options.timeout : undefined,
+      });
+      if (this.meters.size < 256) this.meters.set(key, found);
+    }
+    return found;
   }
 
   /** Timeouts of every call of this client (it is immutable), computed once. */
@@ -133,6 +171,24 @@ export class RpcClient {
       escapedContextEntries,
       uniqueId: this.transport.ids.next(),
     };
+  }
+}
+
+/**
+ * Counts an invocation as oslo.metrics does: start; then processing seconds and end on
+ * success, or the exception's class on failure.
+ */
+async function measured<T>(meter: InvocationInstruments, invocation: Promise<T>): Promise<T> {
+  meter.start.inc();
+  const started = performance.now();
+  try {
+    const result = await invocation;
+    meter.seconds.observe((performance.now() - started) / 1000);
+    meter.end.inc();
+    return result;
+  } catch (error) {
+    meter.exception(exceptionLabel(error)).inc();
+    throw error;
   }
 }
 

@@ -114,6 +114,8 @@ export function defineContract<const M extends MethodSpecs>(contract: Contract<M
 
 /** Options of {@link buildEndpoint}. */
 export interface EndpointOptions {
+  /** The endpoint's name in metrics (oslo's `endpoint` label); default the contract's topic. */
+  name?: string;
   /** Called after a request's arguments were rejected (e.g. to log it). */
   onInvalid?: (method: string, error: InvalidArguments, context: RequestContext) => void;
 }
@@ -141,7 +143,7 @@ export function buildEndpoint<M extends MethodSpecs>(
       return handler(context, parsed.data);
     };
   }
-  return { target: { version: contract.version, namespace: contract.namespace ?? null }, methods };
+  return { name: options.name ?? contract.topic, target: { version: contract.version, namespace: contract.namespace ?? null }, methods };
 }
 
 /** Options of {@link createContractClient}. */

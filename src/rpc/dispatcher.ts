@@ -14,6 +14,8 @@ export type EndpointMethod = (context: RequestContext, args: Record<string, unkn
 
 /** A set of RPC methods implementing one API version in one namespace. */
 export interface Endpoint {
+  /** Name in metrics and traces (oslo.metrics' `endpoint` label: the endpoint's class name). */
+  name?: string;
   /** Version implemented ("X.Y"; default "1.0") and namespace (default: none). */
   target?: { version?: string; namespace?: string | null; legacyNamespaces?: readonly (string | null)[] };
   /** The callable methods, by wire name. */

@@ -20,6 +20,15 @@ export {
   type NotificationTarget,
 } from './notification-listener.js';
 export * from './errors.js';
+export {
+  RpcMetrics,
+  RPC_PROCESSING_BUCKETS,
+  SERVER_LABELS,
+  CLIENT_LABELS,
+  type ClientSeries,
+  type ServerSeries,
+  type DeadLetterReason,
+} from './telemetry/metrics.js';
 export { isCompatible, parseVersion } from './version.js';
 export { MemoryBus } from './drivers/memory/memory-bus.js';
 export type { DeadLetter, DeadLetterStore, Driver } from './drivers/driver.js';

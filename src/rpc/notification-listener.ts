@@ -111,6 +111,7 @@ export class NotificationListener {
     try {
       message = toNotification(decodeDocument(delivery.body, this.transport.options.max_message_size));
     } catch (error) {
+      this.transport.metrics?.deadLettered('malformed');
       await delivery.deadLetter((error as Error).message);
       return;
     }
@@ -119,6 +120,7 @@ export class NotificationListener {
       return;
     }
     const priority = message.priority.toLowerCase() as NotificationPriority;
+    this.transport.metrics?.notificationReceived(message.event_type, priority);
     const context = RequestContext.fromDict(message.context);
     const metadata = { message_id: message.message_id, timestamp: message.timestamp };
     let requeue = false;
@@ -137,6 +139,7 @@ export class NotificationListener {
     const attempt = (delivery.deliveryCount ?? 0) + 1;
     const seen = this.attempts.increment(message.uniqueId ?? message.message_id);
     if (Math.max(attempt, seen) >= this.transport.options.max_delivery_attempts) {
+      this.transport.metrics?.deadLettered('handler_failed');
       await delivery.deadLetter(`notification handler failed ${Math.max(attempt, seen)} times`);
       return;
     }

@@ -85,6 +85,7 @@ export class Notifier {
       this.transport.options.max_message_size,
     );
     const exchange = this.options.exchange ?? this.transport.controlExchange;
+    this.transport.metrics?.notificationSent(eventType, priority);
     await Promise.all(
       (this.options.topics ?? ['notifications']).map((topic) => {
         const key = `${topic}.${priority}`;

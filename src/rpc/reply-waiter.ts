@@ -124,6 +124,11 @@ export class ReplyWaiter {
     return pending;
   }
 
+  /** Calls waiting for their reply now. */
+  get pending(): number {
+    return this.waiters.size;
+  }
+
   /** Rejects every pending call (transport closing). */
   close(): void {
     this.failAll(new TransportError('transport closed while waiting for a reply'));

@@ -16,6 +16,7 @@ import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
 import { RecentCounts, RecentIds } from './util/recent-ids.js';
+import { exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
 import { CONTEXT_ENTRY_PREFIX, decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
 
 /** Server settings. */
@@ -52,6 +53,9 @@ export class RpcServer {
   private readonly maxConcurrency: number;
   private listener: Listener | undefined;
   private starting: Promise<void> | undefined;
+  /** oslo metric series by (namespace, version, method) (metrics on only). */
+  private readonly meters = new Map<string, InvocationInstruments>();
+  private unwatchInFlight: (() => void) | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -106,6 +110,8 @@ export class RpcServer {
     const drained = await this.runner.idle(drainSeconds * 1000);
     if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their casts will be redelivered');
     await listener.close();
+    this.unwatchInFlight?.();
+    this.unwatchInFlight = undefined;
     this.logger.info({ requeued, drained }, 'RPC server stopped');
   }
 
@@ -120,6 +126,7 @@ export class RpcServer {
       },
       (delivery) => this.runner.push(delivery),
     );
+    this.unwatchInFlight ??= this.transport.metrics?.watchInFlight(this.target.topic!, () => this.runner.running);
     this.logger.info({ prefetch, maxConcurrency: this.maxConcurrency }, 'RPC server consuming');
   }
 
@@ -128,7 +135,7 @@ export class RpcServer {
     if ('failure' in decoded) return this.rejectMalformed(delivery, decoded.failure, decoded.document);
     const request = decoded.request;
     if (this.exceededAttempts(delivery, request)) {
-      await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`);
+      await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`, 'max_delivery_attempts');
       return;
     }
     if (request.uniqueId && !this.recentIds.add(request.uniqueId)) {
@@ -168,7 +175,7 @@ export class RpcServer {
     if (typeof msgId === 'string' && msgId && typeof replyQueue === 'string' && replyQueue) {
       this.runner.track(this.replies.sendFinal(replyQueue, msgId, { ok: false, error: new MalformedMessage(reason) }));
     }
-    await this.deadLetter(delivery, reason);
+    await this.deadLetter(delivery, reason, 'malformed');
   }
 
   private exceededAttempts(delivery: Delivery, request: IncomingRequest): boolean {
@@ -178,8 +185,9 @@ export class RpcServer {
     return previous >= this.transport.options.max_delivery_attempts;
   }
 
-  private async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+  private async deadLetter(delivery: Delivery, reason: string, kind: DeadLetterReason): Promise<void> {
     this.stats.deadLettered += 1;
+    this.transport.metrics?.deadLettered(kind);
     this.logger.warn({ queue: delivery.queue, reason }, 'message moved to the dead-letter queue');
     await delivery.deadLetter(reason);
   }
@@ -192,29 +200,60 @@ export class RpcServer {
   private dispatch(request: IncomingRequest): CallOutcome | Promise<CallOutcome> {
     const context = RequestContext.fromEntries(request.document, CONTEXT_ENTRY_PREFIX);
     let result: unknown;
+    let meter: InvocationInstruments | undefined;
+    let started = 0;
     try {
-      const { handler } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);
+      const { handler, endpoint } = resolveMethod(this.endpoints, request.namespace, request.version, request.method);
+      if (this.transport.metrics !== undefined) {
+        meter = this.meter(request, endpoint);
+        meter.start.inc();
+        started = performance.now();
+      }
       result = handler(context, request.args);
     } catch (error) {
-      return this.failed(error, context, request);
+      return this.failed(error, context, request, meter);
     }
-    if (!isThenable(result)) return this.succeeded(result);
+    if (!isThenable(result)) return this.succeeded(result, meter, started);
     const stopHeartbeat = this.startHeartbeat(request);
     return Promise.resolve(result)
       .then(
-        (value) => this.succeeded(value),
-        (error: unknown) => this.failed(error, context, request),
+        (value) => this.succeeded(value, meter, started),
+        (error: unknown) => this.failed(error, context, request, meter),
       )
       .finally(stopHeartbeat);
   }
 
-  private succeeded(result: unknown): CallOutcome {
+  /** The oslo server series of a resolved method (only methods an endpoint has are counted, as oslo). */
+  private meter(request: IncomingRequest, endpoint: Endpoint): InvocationInstruments {
+    const key = `${request.namespace}\u0001${request.version}\u0001${request.method}`;
+    let found = this.meters.get(key);
+    if (found === undefined) {
+      found = this.transport.metrics!.serverInvocation({
+        exchange: this.target.exchange ?? this.transport.controlExchange,
+        topic: this.target.topic!,
+        server: this.target.server!,
+        endpoint: endpoint.name ?? 'None',
+        namespace: request.namespace,
+        version: request.version,
+        method: request.method,
+      });
+      if (this.meters.size < 1024) this.meters.set(key, found);
+    }
+    return found;
+  }
+
+  private succeeded(result: unknown, meter?: InvocationInstruments, started = 0): CallOutcome {
     this.stats.handled += 1;
+    if (meter !== undefined) {
+      meter.seconds.observe((performance.now() - started) / 1000);
+      meter.end.inc();
+    }
     return { ok: true, result: result === undefined ? null : result };
   }
 
-  private failed(error: unknown, context: RequestContext, request: IncomingRequest): CallOutcome {
+  private failed(error: unknown, context: RequestContext, request: IncomingRequest, meter?: InvocationInstruments): CallOutcome {
     this.stats.failed += 1;
+    meter?.exception(exceptionLabel(error)).inc();
     const log = this.logger.child({ request_id: context.requestId, method: request.method });
     if (error instanceof RpcError) log.warn({ code: error.code, reason: error.message }, 'request failed');
     else log.error({ err: error }, 'handler raised');

@@ -12,6 +12,8 @@ import { ReplyWaiter } from './reply-waiter.js';
 import { resolveOptions, type TransportOptionInput, type TransportOptions } from './transport-options.js';
 import { parseTransportUrl } from './transport-url.js';
 import { UuidSource } from './util/uuid-source.js';
+import { RpcMetrics } from './telemetry/metrics.js';
+import type { Registry } from 'prom-client';
 
 /** How to build a transport, beyond its URL. */
 export interface TransportConfig {
@@ -23,6 +25,14 @@ export interface TransportConfig {
   bus?: MemoryBus;
   /** Remote error classes a caller rebuilds as themselves (oslo's allowed_remote_exmods). */
   allowedRemoteErrors?: readonly WireErrorClass[];
+  /**
+   * Prometheus metrics (oslo.metrics' names): a prom-client Registry to record into
+   * (several transports may share one), or `true` for a registry of this transport's
+   * own (`transport.metrics.registry`). Default: off, at no cost.
+   */
+  metrics?: Registry | true;
+  /** The `process` label of the oslo metrics (oslo's `metrics_process_name`); default empty. */
+  processName?: string;
 }
 
 /** A connection to a message bus. Create with {@link getTransport}. */
@@ -34,14 +44,23 @@ export class Transport {
   readonly allowedRemoteErrors: readonly WireErrorClass[];
   /** Random uuid4 hex ids for the messages sent through this transport. */
   readonly ids = new UuidSource();
+  /** The transport's Prometheus metrics, when enabled (`metrics` in {@link TransportConfig}). */
+  readonly metrics: RpcMetrics | undefined;
   private replyWaiter: ReplyWaiter | undefined;
+  private readonly unwatch: Array<() => void> = [];
 
   /** Use {@link getTransport}. */
-  constructor(driver: Driver, options: TransportOptions, logger: Logger, allowedRemoteErrors: readonly WireErrorClass[]) {
+  constructor(driver: Driver, options: TransportOptions, logger: Logger, allowedRemoteErrors: readonly WireErrorClass[], metrics?: RpcMetrics) {
     this.driver = driver;
     this.options = options;
     this.logger = logger;
     this.allowedRemoteErrors = allowedRemoteErrors;
+    this.metrics = metrics;
+    if (metrics) {
+      this.unwatch.push(metrics.watchReplyWaiters(() => this.replyWaiter?.pending ?? 0));
+      const channels = driver.publisherChannels;
+      if (channels) this.unwatch.push(metrics.watchPublisherChannels(() => channels.call(driver)));
+    }
   }
 
   /** The default control exchange (`control_exchange`). */
@@ -63,6 +82,7 @@ export class Transport {
   /** Fails pending calls and closes every connection. */
   async close(): Promise<void> {
     this.replyWaiter?.close();
+    for (const unwatch of this.unwatch.splice(0)) unwatch();
     await this.driver.close();
   }
 }
@@ -77,7 +97,8 @@ export function getTransport(url: string, config: TransportConfig = {}): Transpo
   const parsed = parseTransportUrl(url);
   const options = resolveOptions(config.options, parsed.query);
   const logger = config.logger ?? silentLogger();
+  const metrics = config.metrics ? new RpcMetrics(config.metrics === true ? undefined : config.metrics, config.processName) : undefined;
   const driver: Driver =
-    parsed.scheme === 'memory' ? new MemoryDriver(config.bus ?? new MemoryBus()) : new AmqpDriver(parsed, options, logger);
-  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? []);
+    parsed.scheme === 'memory' ? new MemoryDriver(config.bus ?? new MemoryBus()) : new AmqpDriver(parsed, options, logger, metrics);
+  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? [], metrics);
 }

@@ -110,5 +110,7 @@ export interface Driver {
   listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener>;
   listenNotifications(spec: NotificationListenSpec, handler: DeliveryHandler): Promise<Listener>;
   readonly deadLetters: DeadLetterStore;
+  /** Publisher channels borrowed and idle now (drivers with a channel pool). */
+  publisherChannels?(): { inUse: number; idle: number };
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { BrokerConnection } from './connection.js';
 import { Consumer } from './consumer.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
 import { Publisher, type Declaration } from './publisher.js';
+import type { RpcMetrics } from '../../telemetry/metrics.js';
 import { consumerArguments, controlExchange, fanoutExchange, transientQueue, workQueue } from './topology.js';
 
 /** RabbitMQ transport driver. */
@@ -30,9 +31,10 @@ export class AmqpDriver implements Driver {
     private readonly url: ParsedTransportUrl,
     private readonly options: TransportOptions,
     private readonly logger: Logger,
+    private readonly metrics?: RpcMetrics,
   ) {
     this.publishConnection = this.newConnection('publish');
-    this.publisher = new Publisher(this.publishConnection, options, logger);
+    this.publisher = new Publisher(this.publishConnection, options, logger, metrics);
     this.deadLetters = new AmqpDeadLetterQueue(options.dead_letter_queue, this.publisher, this.newConnection('dead-letter'));
   }
 
@@ -120,6 +122,10 @@ export class AmqpDriver implements Driver {
         return [...queues];
       },
     });
+  }
+
+  publisherChannels(): { inUse: number; idle: number } {
+    return this.publisher.channelCounts();
   }
 
   async close(): Promise<void> {
@@ -226,6 +232,13 @@ export class AmqpDriver implements Driver {
       purpose,
     });
     this.connections.add(connection);
+    const metrics = this.metrics;
+    if (metrics) {
+      let connects = 0;
+      connection.on('connected', () => {
+        if (++connects > 1) metrics.reconnected();
+      });
+    }
     return connection;
   }
 }

@@ -17,6 +17,7 @@ import type { Logger } from '../../../log/logger.js';
 import { MessageUndeliverable, TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { BrokerConnection } from './connection.js';
+import type { RpcMetrics } from '../../telemetry/metrics.js';
 
 /** Properties on every message, as kombu sends them (spec §2.1). */
 export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
@@ -81,6 +82,7 @@ export class Publisher {
     private readonly connection: BrokerConnection,
     private readonly options: TransportOptions,
     private readonly logger: Logger,
+    private readonly metrics?: RpcMetrics,
   ) {
     this.pool = genericPool.createPool<PooledChannel>(
       {
@@ -108,12 +110,24 @@ export class Publisher {
     return this.pool.borrowed;
   }
 
+  /** Channels borrowed and idle in the pool, for the metrics. */
+  channelCounts(): { inUse: number; idle: number } {
+    return { inUse: this.pool.borrowed, idle: this.pool.available };
+  }
+
   /**
    * Publishes and resolves when the broker confirmed. Rejects with
    * MessageUndeliverable when a mandatory message was returned, or TransportError
    * when the deadline (`send_timeout`) passes or the broker refuses.
    */
   publish(request: PublishRequest): Promise<void> {
+    if (this.metrics === undefined) return this.publishUnmetered(request);
+    const metrics = this.metrics;
+    const started = performance.now();
+    return this.publishUnmetered(request).then(() => metrics.publishConfirmed((performance.now() - started) / 1000));
+  }
+
+  private publishUnmetered(request: PublishRequest): Promise<void> {
     const deadline = Date.now() + this.options.send_timeout * 1000;
     const ready = this.channelFor(request);
     // Hot path: a pinned channel with its declarations done; the message is written
