@@ -83,5 +83,6 @@ function validate(config: ServiceConfig): void {
     if (!(value > 0)) problems.push(`${name} must be positive, got ${value}`);
   }
   if (config.api.port < 0 || config.api.port > 65535) problems.push(`api.listen_port must be 0..65535, got ${config.api.port}`);
+  if (config.metricsPort !== undefined && (config.metricsPort < 0 || config.metricsPort > 65535)) problems.push(`metrics.listen_port must be 0..65535, got ${config.metricsPort}`);
   if (problems.length > 0) throw new Error(`Invalid configuration: ${problems.join('; ')}`);
 }

@@ -73,6 +73,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'fake_driver', key: 'memory_mb', kind: 'int', help: 'RAM the fake hypervisor reports. Default 800000.', apply: fake('memoryMb') },
   { section: 'fake_driver', key: 'vcpus', kind: 'int', help: 'vCPUs the fake hypervisor reports. Default 1000.', apply: fake('vcpus') },
   { section: 'fake_driver', key: 'local_gb', kind: 'int', help: 'Disk the fake hypervisor reports. Default 600000.', apply: fake('localGb') },
+  { section: 'metrics', key: 'listen', kind: 'string', help: 'Address of the Prometheus /metrics endpoint. Default 127.0.0.1.', apply: top('metricsListen') },
+  { section: 'metrics', key: 'listen_port', kind: 'int', help: 'Port of the Prometheus /metrics endpoint; unset = off. Default unset.', apply: top('metricsPort') },
 ];
 
 /** `--transport-url`, `--database-connection`, `--fake-driver-spawn-time`. */

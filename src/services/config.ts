@@ -82,6 +82,10 @@ export interface ServiceConfig {
   logLevel: string;
   api: ApiConfig;
   fakeDriver: FakeDriverConfig;
+  /** Address of the Prometheus `/metrics` endpoint (`[metrics] listen`). */
+  metricsListen: string;
+  /** Its port (`[metrics] listen_port`); unset = no endpoint and no metrics, 0 = a free port. */
+  metricsPort?: number;
 }
 
 /** A partial config: any field, nested ones partially. */
@@ -116,6 +120,7 @@ export function defaultServiceConfig(): ServiceConfig {
     logLevel: 'info',
     api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
+    metricsListen: '127.0.0.1',
   };
 }
 

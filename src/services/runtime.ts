@@ -6,13 +6,14 @@
  */
 import { createDb, type Db } from '../db/index.js';
 import type { Logger } from '../log/logger.js';
-import { getTransport, InvalidArguments, type MemoryBus, type Transport } from '../rpc/index.js';
+import { getTransport, InvalidArguments, type MemoryBus, type Transport, type TransportConfig } from '../rpc/index.js';
 import { ApiManager } from './api/manager.js';
 import { ComputeManager } from './compute/manager.js';
 import type { ServiceConfig } from './config.js';
 import { NetworkManager } from './network/manager.js';
 import { SchedulerManager } from './scheduler/manager.js';
 import { Service, type Manager } from './service.js';
+import { startTelemetry, type Telemetry } from './telemetry/runtime-telemetry.js';
 
 /** The services a process can run. */
 export const SERVICE_NAMES = ['api', 'scheduler', 'network', 'compute'] as const;
@@ -39,6 +40,8 @@ export interface Runtime {
   readonly apiUrl: string | undefined;
   /** The compute managers running here, by host. */
   readonly computes: ReadonlyMap<string, ComputeManager>;
+  /** The process's metrics registry and `/metrics` URL, when `[metrics] listen_port` is set. */
+  readonly telemetry: Telemetry;
   /** Stops every service (in-flight work bounded by graceful_shutdown_timeout), then the pools. */
   stop(): Promise<void>;
 }
@@ -46,7 +49,8 @@ export interface Runtime {
 /** Opens the transport and the database, then starts the services (network and scheduler first). */
 export async function launch(options: LaunchOptions): Promise<Runtime> {
   const { config, logger } = options;
-  const transport = openTransport(config, logger, options.bus);
+  const telemetry = startTelemetry(config, options.services);
+  const transport = openTransport(config, logger, options.bus, telemetry.transportConfig);
   let db: Db;
   try {
     db = await createDb({
@@ -87,21 +91,24 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   }
   const stop = async () => {
     for (const service of [...services].reverse()) await service.stop();
+    await telemetry.stop();
     await transport.close();
     await db.close();
   };
   try {
+    await telemetry.start({ db, transport, logger, servesApi: api !== undefined });
     for (const service of services) await service.start();
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, services, transport, db, apiUrl: api?.url, computes, stop };
+  return { config, services, transport, db, apiUrl: api?.url, computes, telemetry, stop };
 }
 
 /** The transport of a config: its URL, control exchange and call timeout. */
-export function openTransport(config: ServiceConfig, logger: Logger, bus?: MemoryBus): Transport {
+export function openTransport(config: ServiceConfig, logger: Logger, bus?: MemoryBus, telemetry: Partial<TransportConfig> = {}): Transport {
   return getTransport(config.transportUrl, {
+    ...telemetry,
     logger,
     bus,
     options: {

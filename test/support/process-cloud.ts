@@ -27,6 +27,8 @@ export interface ProcessCloudOptions {
   adminToken?: string;
   /** Whether to wait for every service to be up. Default true. */
   waitUp?: boolean;
+  /** Extra environment of one worker (`api`, `scheduler`, `network`, `compute-<host>`). */
+  workerEnv?: (name: string) => Record<string, string>;
 }
 
 /** An HTTP answer. */
@@ -91,7 +93,7 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
   const workers = new Map<string, Worker>();
   const argsOf = (name: string) => (name.startsWith('compute-') ? ['compute', '--host', name.slice('compute-'.length)] : [name, '--host', `${name}-host`]);
   const start = (name: string) => {
-    const worker = startWorker(name, [...argsOf(name), '--config-file', configFile], {});
+    const worker = startWorker(name, [...argsOf(name), '--config-file', configFile], options.workerEnv?.(name) ?? {});
     workers.set(name, worker);
     return worker;
   };

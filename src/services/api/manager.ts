@@ -14,6 +14,8 @@ import type { Manager } from '../service.js';
 import { buildApiApp } from './app.js';
 import { noauth2, tokenFile, type Authenticator } from './auth.js';
 import { ComputeApi } from './compute-api.js';
+import { CloudMetrics } from '../telemetry/cloud-metrics.js';
+import { meterHttp } from '../telemetry/http.js';
 
 /** What the API manager needs. */
 export interface ApiManagerDeps {
@@ -40,6 +42,8 @@ export class ApiManager implements Manager {
       logger,
     });
     this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config) });
+    const metrics = CloudMetrics.of(transport);
+    if (metrics) meterHttp(this.app, metrics);
   }
 
   /** `http://host:port` once listening. */

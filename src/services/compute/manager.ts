@@ -17,6 +17,7 @@ import { VmState } from '../states.js';
 import { buildInstance } from './build.js';
 import { computeContract } from './contract.js';
 import { FakeDriver } from './fake-driver.js';
+import { buildTracker } from '../telemetry/cloud-metrics.js';
 import type { ComputeHost } from './host.js';
 import {
   rebootInstance,
@@ -44,9 +45,11 @@ export class ComputeManager implements Manager {
   readonly topic: string;
   readonly driver: FakeDriver;
   private readonly compute: ComputeHost;
+  private readonly trackBuild: ReturnType<typeof buildTracker>;
 
   constructor(private readonly deps: ComputeManagerDeps) {
     const { config, transport, logger } = deps;
+    this.trackBuild = buildTracker(transport, config.host);
     this.topic = config.topics.compute;
     this.driver = new FakeDriver(config.fakeDriver, config.host);
     const notifier = new Notifier(transport, {
@@ -75,7 +78,7 @@ export class ComputeManager implements Manager {
   private handlers(): ContractHandlers<typeof computeContract.methods> {
     const c = this.compute;
     return {
-      run_instance: (ctx, args) => buildInstance(c, elevated(ctx), args),
+      run_instance: (ctx, args) => this.trackBuild(() => buildInstance(c, elevated(ctx), args)),
       terminate_instance: (ctx, args) => terminateInstance(c, elevated(ctx), args.instance_id),
       reboot_instance: (ctx, args) => rebootInstance(c, elevated(ctx), args.instance_id, args.reboot_type),
       stop_instance: (ctx, args) => stopInstance(c, elevated(ctx), args.instance_id),

@@ -17,6 +17,7 @@ import type { Manager, PeriodicTask } from '../service.js';
 import { TaskState, VmState } from '../states.js';
 import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
 import { HostStateCache } from './host-state-cache.js';
+import { decisionTimer } from '../telemetry/cloud-metrics.js';
 import { OrphanedBuildSweeper } from './orphaned-builds.js';
 import { selectHosts, type ResourceRequest } from './host-selection.js';
 
@@ -37,6 +38,7 @@ export class SchedulerManager implements Manager {
   readonly topic: string;
   private readonly compute: ContractClient<typeof computeContract.methods>;
   private readonly hosts: HostStateCache;
+  private readonly timeDecision: ReturnType<typeof decisionTimer>;
   /** Capabilities computes announced (update_service_capabilities), by host. */
   readonly capabilities = new Map<string, Record<string, unknown>>();
 
@@ -44,6 +46,7 @@ export class SchedulerManager implements Manager {
     this.topic = deps.config.topics.scheduler;
     this.compute = createContractClient(computeContract, deps.transport, { topic: deps.config.topics.compute });
     this.hosts = new HostStateCache(deps.db, deps.config.serviceDownTime);
+    this.timeDecision = decisionTimer(deps.transport);
   }
 
   endpoints(): Endpoint[] {
@@ -104,7 +107,7 @@ export class SchedulerManager implements Manager {
     };
     let host: string | undefined;
     try {
-      const claimed = await this.hosts.claimBest(admin, request, place);
+      const claimed = await this.timeDecision(() => this.hosts.claimBest(admin, request, place), (result) => (result.host ? 'host_chosen' : 'no_valid_host'));
       host = claimed.host;
       if (!host) log.warn({ rejected: claimed.rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
     } catch (error) {

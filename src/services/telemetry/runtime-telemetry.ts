@@ -1,0 +1,69 @@
+/**
+ * A service process's telemetry: with `[metrics] listen_port` set, one prom-client
+ * registry for the process (the transport's oslo metrics, the cloud's metrics,
+ * prom-client's default process metrics) served at `/metrics`.
+ */
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Db } from '../../db/index.js';
+import type { Logger } from '../../log/logger.js';
+import type { Transport, TransportConfig } from '../../rpc/index.js';
+import type { ServiceConfig } from '../config.js';
+import { CloudMetrics } from './cloud-metrics.js';
+import { meterStatements } from './db-hooks.js';
+import { serveMetrics, type MetricsServer } from './metrics-server.js';
+
+/** The process name of a set of services: the worker's binary, or `novarpc` for several. */
+export function processNameOf(services: readonly string[]): string {
+  return services.length === 1 ? `nova-${services[0]}` : 'novarpc';
+}
+
+/** What the runtime needs to start telemetry once the transport and database are open. */
+export interface TelemetryStart {
+  db: Db;
+  transport: Transport;
+  logger: Logger;
+  servesApi: boolean;
+}
+
+/** The process's telemetry. */
+export interface Telemetry {
+  /** The registry; undefined when metrics are off. */
+  readonly registry: Registry | undefined;
+  /** `http://host:port/metrics` once serving. */
+  readonly metricsUrl: string | undefined;
+  /** What the transport is opened with. */
+  readonly transportConfig: Partial<TransportConfig>;
+  start(deps: TelemetryStart): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Telemetry for the config; nothing at all when `[metrics] listen_port` is unset. */
+export function startTelemetry(config: ServiceConfig, services: readonly string[]): Telemetry {
+  const processName = processNameOf(services);
+  if (config.metricsPort === undefined) {
+    return { registry: undefined, metricsUrl: undefined, transportConfig: { processName }, start: async () => {}, stop: async () => {} };
+  }
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let server: MetricsServer | undefined;
+  let detach: (() => void) | undefined;
+  return {
+    registry,
+    get metricsUrl() {
+      return server?.url;
+    },
+    transportConfig: { metrics: registry, processName },
+    async start({ db, logger, servesApi }) {
+      const cloud = new CloudMetrics(registry);
+      detach = meterStatements(db.knex, cloud);
+      if (servesApi) cloud.watchServers(db.knex);
+      server = await serveMetrics(registry, config.metricsListen, config.metricsPort!, logger);
+    },
+    async stop() {
+      detach?.();
+      detach = undefined;
+      await server?.close();
+      server = undefined;
+    },
+  };
+}
