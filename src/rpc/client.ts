@@ -8,8 +8,9 @@ import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
-import type { WaitTiming } from './reply-waiter.js';
+import type { PendingReply, WaitTiming } from './reply-waiter.js';
 import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
+import { endWith, failSpan, type RequestAttributes } from './telemetry/tracing.js';
 import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
@@ -71,8 +72,16 @@ export class RpcClient {
   private async send(context: ContextInput, method: string, args: Record<string, unknown>): Promise<void> {
     const topic = this.checkTarget();
     const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
-    if (this.target.fanout) return this.transport.driver.publishFanout(topic, body);
-    await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body);
+    const { driver, tracing } = this.transport;
+    if (tracing !== undefined) {
+      const exchange = this.target.fanout ? `${topic}_fanout` : this.exchange;
+      const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : this.routingKey(topic) }, { method, requestId: requestIdOf(context) });
+      const headers = tracing.headersOf(span);
+      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, headers && { headers });
+      return endWith(span, publish);
+    }
+    if (this.target.fanout) return driver.publishFanout(topic, body);
+    await driver.publishRequest(this.exchange, this.routingKey(topic), body);
   }
 
   /**
@@ -99,6 +108,7 @@ export class RpcClient {
     // Registered before the publish; its promise is made only when awaited below, so a
     // failure while the publish is being confirmed is never an unhandled rejection.
     const pending = replies.wait(msgId, timing, { topic, server: this.target.server, method });
+    if (this.transport.tracing !== undefined) return this.tracedCall(pending, body, topic, { method, msgId, requestId: requestIdOf(context) });
     try {
       await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, timing.publish);
     } catch (error) {
@@ -106,6 +116,32 @@ export class RpcClient {
       throw error;
     }
     return await pending.promise;
+  }
+
+  /** A call with its CLIENT span (request to reply), the PRODUCER span of its publish, and a link to the reply. */
+  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, request: RequestAttributes): Promise<unknown> {
+    const tracing = this.transport.tracing!;
+    const destination = { exchange: this.exchange, routingKey: this.routingKey(topic) };
+    const callSpan = tracing.startCall(destination, request);
+    const publishSpan = tracing.startSend(destination, request, callSpan);
+    const headers = tracing.headersOf(publishSpan);
+    try {
+      try {
+        await endWith(publishSpan, this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...this.callTiming.publish, headers } : this.callTiming.publish));
+      } catch (error) {
+        pending.cancel();
+        throw error;
+      }
+      const result = await pending.promise;
+      tracing.linkReply(callSpan, pending.replyHeaders);
+      return result;
+    } catch (error) {
+      tracing.linkReply(callSpan, pending.replyHeaders);
+      failSpan(callSpan, error);
+      throw error;
+    } finally {
+      callSpan.end();
+    }
   }
 
   /** The oslo client series of (call type, method), resolved once per client. */
@@ -196,6 +232,13 @@ async function measured<T>(meter: InvocationInstruments, invocation: Promise<T>)
 function encodedContext(context: ContextInput): EncodedContextEntries {
   if (context instanceof RequestContext) return context.wireEntries();
   return { contextEntries: encodeContextEntries(context), escapedContextEntries: undefined };
+}
+
+/** The request_id a context carries, for span attributes. */
+function requestIdOf(context: ContextInput): string | undefined {
+  if (context instanceof RequestContext) return context.requestId;
+  const id = (context as { request_id?: unknown }).request_id;
+  return typeof id === 'string' ? id : undefined;
 }
 
 function definedOnly<T extends object>(fields: T): Partial<T> {

@@ -121,6 +121,14 @@ export class NotificationListener {
     }
     const priority = message.priority.toLowerCase() as NotificationPriority;
     this.transport.metrics?.notificationReceived(message.event_type, priority);
+    const tracing = this.transport.tracing;
+    const span = tracing?.startProcess(delivery, delivery.headers);
+    if (span === undefined) return this.dispatch(delivery, message, priority);
+    if (span.isRecording()) span.setAttribute('openstack.event_type', message.event_type);
+    return tracing!.withSpan(span, () => this.dispatch(delivery, message, priority)).finally(() => span.end());
+  }
+
+  private async dispatch(delivery: Delivery, message: ReturnType<typeof toNotification>, priority: NotificationPriority): Promise<void> {
     const context = RequestContext.fromDict(message.context);
     const metadata = { message_id: message.message_id, timestamp: message.timestamp };
     let requeue = false;

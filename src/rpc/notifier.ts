@@ -8,6 +8,7 @@ import { RequestContext } from './context.js';
 import type { ContextInput } from './client.js';
 import type { Transport } from './transport.js';
 import { encodeNotification } from './wire/messages.js';
+import { endWith } from './telemetry/tracing.js';
 
 /** Notification priorities, as oslo names them. */
 export type NotificationPriority = 'audit' | 'debug' | 'info' | 'warn' | 'error' | 'critical' | 'sample';
@@ -89,7 +90,11 @@ export class Notifier {
     await Promise.all(
       (this.options.topics ?? ['notifications']).map((topic) => {
         const key = `${topic}.${priority}`;
-        return this.transport.driver.publishNotification(exchange, key, key, body);
+        const tracing = this.transport.tracing;
+        if (tracing === undefined) return this.transport.driver.publishNotification(exchange, key, key, body);
+        const span = tracing.startSend({ exchange, routingKey: key });
+        if (span.isRecording()) span.setAttribute('openstack.event_type', eventType);
+        return endWith(span, this.transport.driver.publishNotification(exchange, key, key, body, tracing.headersOf(span)));
       }),
     );
   }

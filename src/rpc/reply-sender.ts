@@ -5,7 +5,7 @@
  * for 60 s (at most 200 queues) so later replies to it are dropped at once.
  */
 import type { Logger } from '../log/logger.js';
-import type { Driver } from './drivers/driver.js';
+import type { Driver, MessageHeaders } from './drivers/driver.js';
 import { MessageUndeliverable, SerializationError, PayloadTooLarge } from './errors.js';
 import { toWireFailure } from './wire/failure.js';
 import { encodeReply } from './wire/messages.js';
@@ -31,9 +31,9 @@ export class ReplySender {
   ) {}
 
   /** Sends the final reply. Never throws: failures are logged. */
-  async sendFinal(replyQueue: string, msgId: string, outcome: CallOutcome): Promise<void> {
+  async sendFinal(replyQueue: string, msgId: string, outcome: CallOutcome, headers?: MessageHeaders): Promise<void> {
     const body = this.encodeFinal(msgId, outcome);
-    await this.send(replyQueue, msgId, body);
+    await this.send(replyQueue, msgId, body, true, headers);
   }
 
   /** Sends a call-monitor heartbeat (`ending: false`, null result). Never throws. */
@@ -55,7 +55,7 @@ export class ReplySender {
     }
   }
 
-  private async send(replyQueue: string, msgId: string, body: Buffer, retry = true): Promise<void> {
+  private async send(replyQueue: string, msgId: string, body: Buffer, retry = true, headers?: MessageHeaders): Promise<void> {
     if (this.isGone(replyQueue)) {
       this.logger.info({ replyQueue, msgId }, 'reply queue is gone; reply dropped');
       return;
@@ -63,7 +63,7 @@ export class ReplySender {
     const deadline = Date.now() + this.options.missingConsumerRetrySeconds * 1000;
     for (;;) {
       try {
-        await this.driver.publishReply(replyQueue, body);
+        await this.driver.publishReply(replyQueue, body, headers);
         return;
       } catch (error) {
         if (error instanceof MessageUndeliverable && retry && Date.now() < deadline) {

@@ -32,6 +32,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
 export class PendingReply {
   /** The last non-null result seen (oslo keeps it across heartbeats). */
   lastResult: unknown = null;
+  /** The headers of the final reply (its trace context), once it came. */
+  replyHeaders: Readonly<Record<string, unknown>> | undefined;
   overall: NodeJS.Timeout | undefined;
   monitor: NodeJS.Timeout | undefined;
   private outcome: Outcome | undefined;
@@ -155,6 +157,7 @@ export class ReplyWaiter {
       this.logger.info({ msgId: reply.msgId }, 'No calling threads waiting for msg_id');
       return;
     }
+    if (reply.ending || reply.failure !== null) pending.replyHeaders = delivery.headers;
     if (reply.failure !== null) {
       this.forget(pending);
       pending.settle({ ok: false, error: fromWireFailure(reply.failure, this.allowedErrors) });

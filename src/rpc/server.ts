@@ -17,6 +17,8 @@ import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
 import { RecentCounts, RecentIds } from './util/recent-ids.js';
 import { exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
+import { failSpan } from './telemetry/tracing.js';
+import type { Span } from '@opentelemetry/api';
 import { CONTEXT_ENTRY_PREFIX, decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
 
 /** Server settings. */
@@ -146,14 +148,26 @@ export class RpcServer {
     }
     const isCall = Boolean(request.msgId && request.replyQueue);
     if (isCall) delivery.ack();
+    const tracing = this.transport.tracing;
+    const span = tracing?.startProcess(delivery, delivery.headers, { method: request.method, msgId: request.msgId ?? undefined });
     try {
       // A synchronous handler's outcome is replied to in the same tick it arrived.
-      const dispatched = this.dispatch(request);
+      const dispatched = span === undefined ? this.dispatch(request) : tracing!.withSpan(span, () => this.dispatch(request, span));
       const outcome = dispatched instanceof Promise ? await dispatched : dispatched;
-      if (isCall) this.runner.track(this.replies.sendFinal(request.replyQueue!, request.msgId!, outcome));
+      if (span !== undefined && !outcome.ok) failSpan(span, outcome.error);
+      if (isCall) this.runner.track(this.reply(request, outcome, span));
     } finally {
+      span?.end();
       if (!isCall) delivery.ack();
     }
+  }
+
+  /** Sends a call's final reply; traced, its PRODUCER span is a child of the request's CONSUMER span. */
+  private reply(request: IncomingRequest, outcome: CallOutcome, span: Span | undefined): Promise<void> {
+    const tracing = this.transport.tracing;
+    if (span === undefined || tracing === undefined) return this.replies.sendFinal(request.replyQueue!, request.msgId!, outcome);
+    const replySpan = tracing.startSend({ exchange: '', routingKey: request.replyQueue!, temporary: true }, { method: request.method, msgId: request.msgId! }, span);
+    return this.replies.sendFinal(request.replyQueue!, request.msgId!, outcome, tracing.headersOf(replySpan)).finally(() => replySpan.end());
   }
 
   /** Decodes a delivery into a request, or says why it cannot be one. */
@@ -197,8 +211,9 @@ export class RpcServer {
    * plain value (or throws); a promise only when the handler returned one, and only
    * then can heartbeats be due.
    */
-  private dispatch(request: IncomingRequest): CallOutcome | Promise<CallOutcome> {
+  private dispatch(request: IncomingRequest, span?: Span): CallOutcome | Promise<CallOutcome> {
     const context = RequestContext.fromEntries(request.document, CONTEXT_ENTRY_PREFIX);
+    if (span?.isRecording()) span.setAttribute('openstack.request_id', context.requestId);
     let result: unknown;
     let meter: InvocationInstruments | undefined;
     let started = 0;

@@ -14,6 +14,8 @@ import { parseTransportUrl } from './transport-url.js';
 import { UuidSource } from './util/uuid-source.js';
 import { RpcMetrics } from './telemetry/metrics.js';
 import type { Registry } from 'prom-client';
+import type { TracerProvider } from '@opentelemetry/api';
+import { RpcTracing } from './telemetry/tracing.js';
 
 /** How to build a transport, beyond its URL. */
 export interface TransportConfig {
@@ -33,6 +35,11 @@ export interface TransportConfig {
   metrics?: Registry | true;
   /** The `process` label of the oslo metrics (oslo's `metrics_process_name`); default empty. */
   processName?: string;
+  /**
+   * OpenTelemetry spans: the TracerProvider to use, default the global one of
+   * `@opentelemetry/api` (no-op until an SDK registers one); `false` turns spans off.
+   */
+  tracerProvider?: TracerProvider | false;
 }
 
 /** A connection to a message bus. Create with {@link getTransport}. */
@@ -46,16 +53,26 @@ export class Transport {
   readonly ids = new UuidSource();
   /** The transport's Prometheus metrics, when enabled (`metrics` in {@link TransportConfig}). */
   readonly metrics: RpcMetrics | undefined;
+  /** The transport's spans; undefined when `tracerProvider: false`. */
+  readonly tracing: RpcTracing | undefined;
   private replyWaiter: ReplyWaiter | undefined;
   private readonly unwatch: Array<() => void> = [];
 
   /** Use {@link getTransport}. */
-  constructor(driver: Driver, options: TransportOptions, logger: Logger, allowedRemoteErrors: readonly WireErrorClass[], metrics?: RpcMetrics) {
+  constructor(
+    driver: Driver,
+    options: TransportOptions,
+    logger: Logger,
+    allowedRemoteErrors: readonly WireErrorClass[],
+    metrics?: RpcMetrics,
+    tracing?: RpcTracing,
+  ) {
     this.driver = driver;
     this.options = options;
     this.logger = logger;
     this.allowedRemoteErrors = allowedRemoteErrors;
     this.metrics = metrics;
+    this.tracing = tracing;
     if (metrics) {
       this.unwatch.push(metrics.watchReplyWaiters(() => this.replyWaiter?.pending ?? 0));
       const channels = driver.publisherChannels;
@@ -100,5 +117,7 @@ export function getTransport(url: string, config: TransportConfig = {}): Transpo
   const metrics = config.metrics ? new RpcMetrics(config.metrics === true ? undefined : config.metrics, config.processName) : undefined;
   const driver: Driver =
     parsed.scheme === 'memory' ? new MemoryDriver(config.bus ?? new MemoryBus()) : new AmqpDriver(parsed, options, logger, metrics);
-  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? [], metrics);
+  const tracing =
+    config.tracerProvider === false ? undefined : new RpcTracing(config.tracerProvider, parsed.scheme === 'memory' ? 'novarpc_memory' : 'rabbitmq');
+  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? [], metrics, tracing);
 }

@@ -17,6 +17,8 @@ export interface Delivery {
   readonly redelivered: boolean;
   /** How many times it was delivered before, when the queue counts (quorum queues). */
   readonly deliveryCount: number | undefined;
+  /** The message headers (W3C `traceparent`/`tracestate` among them), if any. */
+  readonly headers?: Readonly<Record<string, unknown>>;
   /** Removes it from the queue. */
   ack(): void;
   /** Puts it back on the queue for another delivery. */
@@ -85,7 +87,12 @@ export interface DeadLetterStore {
 export interface RequestPublishOptions {
   /** Per-message TTL in ms (calls send their timeout, as oslo does). */
   expirationMs?: number;
+  /** Message headers (trace context); never part of the oslo body. */
+  headers?: MessageHeaders;
 }
+
+/** Headers sent beside the body (W3C trace context). */
+export type MessageHeaders = Readonly<Record<string, string>>;
 
 /** The transport driver contract. */
 export interface Driver {
@@ -93,14 +100,14 @@ export interface Driver {
   /** Publishes to the topic exchange; resolves when the broker has it. */
   publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void>;
   /** Publishes to `<topic>_fanout`; resolves when the broker has it. */
-  publishFanout(topic: string, body: Buffer): Promise<void>;
+  publishFanout(topic: string, body: Buffer, headers?: MessageHeaders): Promise<void>;
   /**
    * Publishes a reply to a reply queue (default exchange, mandatory). Rejects with
    * MessageUndeliverable when no such queue exists.
    */
-  publishReply(replyQueue: string, body: Buffer): Promise<void>;
+  publishReply(replyQueue: string, body: Buffer, headers?: MessageHeaders): Promise<void>;
   /** Publishes a notification, declaring its queue first so nothing is lost. */
-  publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer): Promise<void>;
+  publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer, headers?: MessageHeaders): Promise<void>;
   /**
    * Starts (once) this process's reply queue and returns its name. Replies go to the
    * handler; `onLost` is called when replies in flight may have been lost (connection

@@ -8,7 +8,7 @@ import type { Logger } from '../../../log/logger.js';
 import { uuidHex } from '../../wire/messages.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { ParsedTransportUrl } from '../../transport-url.js';
-import type { DeliveryHandler, Driver, Listener, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
+import type { DeliveryHandler, Driver, Listener, MessageHeaders, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
 import { BrokerConnection } from './connection.js';
 import { Consumer } from './consumer.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
@@ -40,15 +40,16 @@ export class AmqpDriver implements Driver {
 
   publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void> {
     const declarations = this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]);
-    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations });
+    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations, properties: withHeaders(options?.headers) });
   }
 
-  publishFanout(topic: string, body: Buffer): Promise<void> {
+  publishFanout(topic: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     const exchange = `${topic}_fanout`;
     return this.publisher.publish({
       exchange,
       routingKey: '',
       body,
+      properties: withHeaders(headers),
       declarations: this.declarations(`x:${exchange}`, () => {
         const { type, options } = fanoutExchange();
         return [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }];
@@ -56,15 +57,16 @@ export class AmqpDriver implements Driver {
     });
   }
 
-  publishReply(replyQueue: string, body: Buffer): Promise<void> {
-    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: true });
+  publishReply(replyQueue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
+    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: true, properties: withHeaders(headers) });
   }
 
-  publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer): Promise<void> {
+  publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     return this.publisher.publish({
       exchange,
       routingKey,
       body,
+      properties: withHeaders(headers),
       declarations: this.declarations(`q:${exchange}:${queue}:${routingKey}`, () => [
         this.controlExchangeDeclaration(exchange),
         {
@@ -241,4 +243,9 @@ export class AmqpDriver implements Driver {
     }
     return connection;
   }
+}
+
+/** AMQP properties carrying `headers` (trace context); none when there are none. */
+function withHeaders(headers: MessageHeaders | undefined): { headers: MessageHeaders } | undefined {
+  return headers === undefined ? undefined : { headers };
 }

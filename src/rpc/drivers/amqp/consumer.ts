@@ -193,6 +193,7 @@ class AmqpDelivery implements Delivery {
   readonly routingKey: string;
   readonly redelivered: boolean;
   readonly deliveryCount: number | undefined;
+  readonly headers: Readonly<Record<string, unknown>> | undefined;
   private settled = false;
 
   constructor(
@@ -207,6 +208,7 @@ class AmqpDelivery implements Delivery {
     this.exchange = message.fields.exchange;
     this.routingKey = message.fields.routingKey;
     this.redelivered = message.fields.redelivered;
+    this.headers = message.properties.headers;
     const countHeader = message.properties.headers?.['x-delivery-count'];
     this.deliveryCount = typeof countHeader === 'number' ? countHeader : undefined;
   }

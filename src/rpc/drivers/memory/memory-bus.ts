@@ -17,6 +17,8 @@ export interface MemoryMessage {
   redelivered: boolean;
   deliveryCount: number;
   expiresAt: number | undefined;
+  /** Message headers (trace context), as AMQP carries them beside the body. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** A consumer of a memory queue. */
@@ -122,7 +124,7 @@ export class MemoryBus {
   }
 
   /** Routes a message; returns how many queues got it. `""` is the default exchange. */
-  publish(exchange: string, routingKey: string, body: Buffer, expirationMs?: number): number {
+  publish(exchange: string, routingKey: string, body: Buffer, expirationMs?: number, headers?: Readonly<Record<string, string>>): number {
     const targets = this.route(exchange, routingKey);
     for (const queueName of targets) {
       this.queues.get(queueName)?.push({
@@ -132,6 +134,7 @@ export class MemoryBus {
         redelivered: false,
         deliveryCount: 0,
         expiresAt: expirationMs === undefined ? undefined : Date.now() + expirationMs,
+        headers,
       });
     }
     return targets.length;

@@ -13,6 +13,7 @@ import type {
   DeliveryHandler,
   Driver,
   Listener,
+  MessageHeaders,
   NotificationListenSpec,
   RequestPublishOptions,
   RpcListenSpec,
@@ -34,28 +35,28 @@ export class MemoryDriver implements Driver {
   async publishRequest(exchange: string, routingKey: string, body: Buffer, options: RequestPublishOptions = {}): Promise<void> {
     this.assertOpen();
     this.bus.declareExchange(exchange, 'topic');
-    this.bus.publish(exchange, routingKey, body, options.expirationMs);
+    this.bus.publish(exchange, routingKey, body, options.expirationMs, options.headers);
   }
 
-  async publishFanout(topic: string, body: Buffer): Promise<void> {
+  async publishFanout(topic: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     this.assertOpen();
     this.bus.declareExchange(`${topic}_fanout`, 'fanout');
-    this.bus.publish(`${topic}_fanout`, '', body);
+    this.bus.publish(`${topic}_fanout`, '', body, undefined, headers);
   }
 
-  async publishReply(replyQueue: string, body: Buffer): Promise<void> {
+  async publishReply(replyQueue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     this.assertOpen();
-    if (this.bus.publish('', replyQueue, body) === 0) {
+    if (this.bus.publish('', replyQueue, body, undefined, headers) === 0) {
       throw new MessageUndeliverable(`no queue "${replyQueue}" to deliver to`, replyQueue);
     }
   }
 
-  async publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer): Promise<void> {
+  async publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     this.assertOpen();
     this.bus.declareExchange(exchange, 'topic');
     this.bus.declareQueue(queue);
     this.bus.bind(queue, exchange, routingKey);
-    this.bus.publish(exchange, routingKey, body);
+    this.bus.publish(exchange, routingKey, body, undefined, headers);
   }
 
   async startReplyQueue(handler: DeliveryHandler): Promise<string> {
@@ -143,6 +144,7 @@ export class MemoryDriver implements Driver {
       routingKey: message.routingKey,
       redelivered: message.redelivered,
       deliveryCount: message.deliveryCount,
+      headers: message.headers,
       ack: () => settle('ack'),
       requeue: () => settle('requeue'),
       deadLetter: async (reason) => {
