@@ -16,6 +16,8 @@ import { envName, flagName, OPTIONS } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
 import { runUntilSignal } from './signals.js';
+import { startTracingSdk } from './tracing-sdk.js';
+import { processNameOf } from '../services/telemetry/runtime-telemetry.js';
 
 /** Adds every setting as a flag, plus --config-file, to a command. */
 function withSettings(command: Command): Command {
@@ -57,9 +59,15 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
+  const tracing = await startTracingSdk(process.env, processNameOf(services));
+  if (tracing) logger.info({ exporter: process.env.OTEL_TRACES_EXPORTER }, 'OpenTelemetry tracing on');
   const runtime = await launch({ config, services, logger });
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
-  await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
+  const stop = async () => {
+    await runtime.stop();
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
+  };
+  await runUntilSignal({ stop }, config.gracefulShutdownTimeout, logger);
 }
 
 function redact(url: string): string {

@@ -7,6 +7,7 @@ import { isDbError, type Db } from '../db/index.js';
 import type { Logger } from '../log/logger.js';
 import type { RequestContext } from '../rpc/index.js';
 import { VmState } from './states.js';
+import { markActiveSpanFailed } from './telemetry/span-events.js';
 
 /**
  * Sets the server to ERROR and records `reason` as its fault. Never throws: a server
@@ -21,6 +22,7 @@ export async function failInstance(
   log: Logger,
   code = 500,
 ): Promise<void> {
+  markActiveSpanFailed('instance set to ERROR', reason, { 'nova.instance_id': instanceId });
   try {
     await db.instances.update(ctx, instanceId, { vm_state: VmState.ERROR, task_state: null });
     await db.instanceFaults.create(ctx, { instance_uuid: instanceId, code, message: reason, host });

@@ -15,7 +15,7 @@ import { buildApiApp } from './app.js';
 import { noauth2, tokenFile, type Authenticator } from './auth.js';
 import { ComputeApi } from './compute-api.js';
 import { CloudMetrics } from '../telemetry/cloud-metrics.js';
-import { meterHttp } from '../telemetry/http.js';
+import { meterHttp, traceHttp } from '../telemetry/http.js';
 
 /** What the API manager needs. */
 export interface ApiManagerDeps {
@@ -44,6 +44,7 @@ export class ApiManager implements Manager {
     this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config) });
     const metrics = CloudMetrics.of(transport);
     if (metrics) meterHttp(this.app, metrics);
+    traceHttp(this.app);
   }
 
   /** `http://host:port` once listening. */

@@ -5,6 +5,7 @@
  * spawn frees what the attempt took (addresses, the claim) and goes back to the
  * scheduler, which tries another host or gives up after `scheduler_max_attempts`.
  */
+import { markActiveSpanFailed } from '../telemetry/span-events.js';
 import { isDbError, UnexpectedTaskStateError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
@@ -79,6 +80,7 @@ async function handleBuildFailure(
   }
   const reason = errorMessage(error);
   log.warn({ reason }, `build failed: ${reason}; rescheduling`);
+  markActiveSpanFailed('reschedule', reason, { 'nova.instance_id': id, 'nova.host': compute.host });
   await compute.notifier.send(ctx, 'create.error', instance, { message: reason });
   await releaseResources(compute, ctx, instanceAmounts(instance));
   try {

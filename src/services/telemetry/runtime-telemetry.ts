@@ -9,7 +9,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Transport, TransportConfig } from '../../rpc/index.js';
 import type { ServiceConfig } from '../config.js';
 import { CloudMetrics } from './cloud-metrics.js';
-import { meterStatements } from './db-hooks.js';
+import { meterStatements, traceStatements } from './db-hooks.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
 
 /** The process name of a set of services: the worker's binary, or `novarpc` for several. */
@@ -41,7 +41,16 @@ export interface Telemetry {
 export function startTelemetry(config: ServiceConfig, services: readonly string[]): Telemetry {
   const processName = processNameOf(services);
   if (config.metricsPort === undefined) {
-    return { registry: undefined, metricsUrl: undefined, transportConfig: { processName }, start: async () => {}, stop: async () => {} };
+    let untrace: (() => void) | undefined;
+    return {
+      registry: undefined,
+      metricsUrl: undefined,
+      transportConfig: { processName },
+      start: async ({ db }) => {
+        untrace = traceStatements(db.knex, db.dialect);
+      },
+      stop: async () => untrace?.(),
+    };
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -55,7 +64,12 @@ export function startTelemetry(config: ServiceConfig, services: readonly string[
     transportConfig: { metrics: registry, processName },
     async start({ db, logger, servesApi }) {
       const cloud = new CloudMetrics(registry);
-      detach = meterStatements(db.knex, cloud);
+      const unmeter = meterStatements(db.knex, cloud);
+      const untrace = traceStatements(db.knex, db.dialect);
+      detach = () => {
+        unmeter();
+        untrace();
+      };
       if (servesApi) cloud.watchServers(db.knex);
       server = await serveMetrics(registry, config.metricsListen, config.metricsPort!, logger);
     },

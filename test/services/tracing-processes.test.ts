@@ -1,0 +1,103 @@
+/**
+ * Traces of the cloud as separate worker processes on RabbitMQ and MariaDB: every
+ * worker exports OTLP/HTTP JSON (configured by the standard OTEL_* variables only) to
+ * a receiver this test runs, and one boot is one trace holding spans of all four
+ * services in the right parent tree: POST /servers → cast run_instance → scheduler →
+ * cast to compute.<host> → call allocate_for_instance → network.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
+import { startProcessCloud, waitSettled, type ProcessCloud } from '../support/process-cloud.js';
+import { brokerUrl, databaseUrl } from '../support/services.js';
+
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+describe('one boot is one trace across four worker processes', () => {
+  let cloud: ProcessCloud;
+  let receiver: OtlpReceiver;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    cloud = await startProcessCloud({
+      transportUrl: await brokerUrl(),
+      databaseServerUrl: await databaseUrl(),
+      computes: ['cmp-a'],
+      workerEnv: () => ({
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_TRACES_SAMPLER: 'always_on',
+      }),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cloud?.stop();
+    await receiver?.close();
+  }, 60_000);
+
+  it('POST /servers → scheduler → compute → network, parented across processes', async () => {
+    const id = await cloud.boot('traced-0');
+    const settled = await waitSettled(cloud, [id], 60_000);
+    expect(settled.get(id)?.status).toBe('ACTIVE');
+    const { topics } = cloud;
+    const find = (spans: ReceivedSpan[], service: string, kind: number, name: string) => spans.find((span) => span.service === service && span.kind === kind && span.name === name);
+    let trace: ReceivedSpan[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const post = receiver.spans.find((span) => span.kind === SERVER && span.name === 'POST /v2.1/servers');
+      trace = post ? receiver.spans.filter((span) => span.traceId === post.traceId) : [];
+      // The compute's CONSUMER span ends last (when the build is done).
+      if (find(trace, 'nova-compute', CONSUMER, `process ${exchangeOf(trace)}:${topics.compute}.cmp-a`) && find(trace, 'nova-network', CONSUMER, `process ${exchangeOf(trace)}:${topics.network}`)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(receiver.rejected).toEqual([]);
+    expect(new Set(trace.map((span) => span.service))).toEqual(new Set(['nova-api', 'nova-scheduler', 'nova-compute', 'nova-network']));
+
+    const exchange = exchangeOf(trace);
+    const post = find(trace, 'nova-api', SERVER, 'POST /v2.1/servers')!;
+    const castToScheduler = find(trace, 'nova-api', PRODUCER, `send ${exchange}:${topics.scheduler}`)!;
+    const scheduled = find(trace, 'nova-scheduler', CONSUMER, `process ${exchange}:${topics.scheduler}`)!;
+    const castToCompute = find(trace, 'nova-scheduler', PRODUCER, `send ${exchange}:${topics.compute}.cmp-a`)!;
+    const built = find(trace, 'nova-compute', CONSUMER, `process ${exchange}:${topics.compute}.cmp-a`)!;
+    const allocate = find(trace, 'nova-compute', CLIENT, 'allocate_for_instance')!;
+    const allocateSend = find(trace, 'nova-compute', PRODUCER, `send ${exchange}:${topics.network}`)!;
+    const allocated = find(trace, 'nova-network', CONSUMER, `process ${exchange}:${topics.network}`)!;
+    for (const span of [post, castToScheduler, scheduled, castToCompute, built, allocate, allocateSend, allocated]) expect(span).toBeDefined();
+
+    expect(post.parentSpanId).toBe('');
+    expect(isAncestor(trace, post, castToScheduler)).toBe(true);
+    expect(scheduled.parentSpanId).toBe(castToScheduler.spanId);
+    expect(isAncestor(trace, scheduled, castToCompute)).toBe(true);
+    expect(built.parentSpanId).toBe(castToCompute.spanId);
+    expect(isAncestor(trace, built, allocate)).toBe(true);
+    expect(allocateSend.parentSpanId).toBe(allocate.spanId);
+    expect(allocated.parentSpanId).toBe(allocateSend.spanId);
+    // Every span's parent is in the trace: no broken links between processes.
+    const ids = new Set(trace.map((span) => span.spanId));
+    expect(trace.filter((span) => span.parentSpanId !== '' && !ids.has(span.parentSpanId)).map((span) => `${span.service} ${span.name}`)).toEqual([]);
+
+    expect(scheduled.attributes).toMatchObject({ 'messaging.system': 'rabbitmq', 'rpc.method': 'run_instance', 'openstack.request_id': post.attributes['openstack.request_id'] });
+    expect(allocated.attributes['messaging.message.conversation_id']).toBe(allocateSend.attributes['messaging.message.conversation_id']);
+    expect(allocate.links).toHaveLength(1);
+    expect(trace.some((span) => span.service === 'nova-compute' && span.attributes['db.operation.name'] === 'UPDATE')).toBe(true);
+    expect(JSON.stringify(trace.map((span) => span.name))).not.toMatch(/reply_/);
+  });
+});
+
+function exchangeOf(trace: ReceivedSpan[]): string {
+  const send = trace.find((span) => span.kind === PRODUCER && span.service === 'nova-api');
+  return String(send?.attributes['messaging.destination.name'] ?? '').split(':')[0]!;
+}
+
+function isAncestor(trace: ReceivedSpan[], ancestor: ReceivedSpan, span: ReceivedSpan): boolean {
+  const byId = new Map(trace.map((candidate) => [candidate.spanId, candidate]));
+  for (let current = byId.get(span.parentSpanId); current; current = byId.get(current.parentSpanId)) {
+    if (current.spanId === ancestor.spanId) return true;
+  }
+  return false;
+}
