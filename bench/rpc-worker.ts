@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { getTransport, RpcServer, type Transport } from '../src/rpc/index.js';
 import { toAmqpUrl } from '../test/support/harness.js';
+import { telemetryConfig, type TelemetryMode } from './telemetry.js';
 
 interface WorkerArgs {
   mode: 'novarpc' | 'raw';
@@ -29,6 +30,7 @@ const config: WorkerArgs = {
   topic: args.topic!,
   fanoutServers: Number(args.fanout ?? 4),
 };
+const telemetry = config.mode === 'novarpc' && args.telemetry ? telemetryConfig(args.telemetry as TelemetryMode, args.otlp) : {};
 const counters = { handled: 0, fanout: Array.from({ length: config.fanoutServers }, () => 0) };
 
 async function startNovarpc(): Promise<() => Promise<void>> {
@@ -36,7 +38,7 @@ async function startNovarpc(): Promise<() => Promise<void>> {
   const transports: Transport[] = [];
   const servers: RpcServer[] = [];
   for (let i = 0; i < config.fanoutServers; i++) {
-    const transport = getTransport(`${config.url}${separator}control_exchange=${config.exchange}&rabbit_transient_queues_ttl=120`);
+    const transport = getTransport(`${config.url}${separator}control_exchange=${config.exchange}&rabbit_transient_queues_ttl=120`, telemetry);
     transports.push(transport);
     const server = new RpcServer(transport, { topic: config.topic, server: `bench${i}` }, [
       {

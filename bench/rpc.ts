@@ -12,6 +12,7 @@ import { getTransport, RequestContext, RpcClient } from '../src/rpc/index.js';
 import type { BenchRow, BenchSection } from './types.js';
 import { nodeArgsFor } from './entry.js';
 import { toAmqpUrl } from '../test/support/harness.js';
+import { startOtlpSink, telemetryConfig, type TelemetryMode } from './telemetry.js';
 
 /** Sizes of one run. */
 export interface RpcBenchOptions {
@@ -26,6 +27,12 @@ export interface RpcBenchOptions {
   rounds?: number;
   /** Calls per slice of the sequential figure (finer, as its latency drifts fastest). */
   sequentialSlice?: number;
+  /**
+   * Compare novarpc with telemetry against novarpc without (instead of raw amqplib
+   * against novarpc): `metrics` (metrics on, tracing off) or `tracing` (always-on
+   * sampler, batch exporter to a local OTLP receiver).
+   */
+  telemetry?: Exclude<TelemetryMode, 'off'>;
 }
 
 interface Figures {
@@ -57,7 +64,10 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
     rss: options.rssCalls ?? 100_000,
   };
   const slices = options.rounds ?? 6;
-  const sides = [await openSide('raw', options.transportUrl), await openSide('novarpc', options.transportUrl)];
+  const sink = options.telemetry === 'tracing' ? await startOtlpSink() : undefined;
+  const sides = options.telemetry
+    ? [await openSide('novarpc', options.transportUrl, 'off'), await openSide('novarpc', options.transportUrl, options.telemetry, sink?.url)]
+    : [await openSide('raw', options.transportUrl), await openSide('novarpc', options.transportUrl)];
   try {
     for (const side of sides) await runConcurrent(500, CONCURRENCY, (i) => side.client.call(i)); // warm-up
     // Every figure is measured in slices, raw and novarpc alternating (who goes first
@@ -96,10 +106,12 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
       });
       side.counts.fanouts += count;
     });
-    const rss = sizes.rss > 0 ? await measureRss(sides[1]!, sizes.rss) : undefined;
-    return report(sides[0]!, sides[1]!, rss, sizes, slices, sequentialSlices);
+    const rss = sizes.rss > 0 && !options.telemetry ? await measureRss(sides[1]!, sizes.rss) : undefined;
+    const section = report(sides[0]!, sides[1]!, rss, sizes, slices, sequentialSlices);
+    return options.telemetry ? telemetrySection(section, options.telemetry, await sink?.bytes()) : section;
   } finally {
     for (const side of sides) await side.close();
+    await sink?.close();
   }
 }
 
@@ -113,12 +125,12 @@ interface Side {
   close(): Promise<void>;
 }
 
-async function openSide(mode: 'raw' | 'novarpc', url: string): Promise<Side> {
+async function openSide(mode: 'raw' | 'novarpc', url: string, telemetry?: TelemetryMode, otlpUrl?: string): Promise<Side> {
   const suffix = randomBytes(4).toString('hex');
   const exchange = `bench_${suffix}`;
   const topic = `bench_${mode}_${suffix}`;
-  const worker = await startWorker(mode, url, exchange, topic);
-  const client = mode === 'raw' ? await rawClient(url, exchange, topic) : novarpcClient(url, exchange, topic);
+  const worker = await startWorker(mode, url, exchange, topic, telemetry, otlpUrl);
+  const client = mode === 'raw' ? await rawClient(url, exchange, topic) : novarpcClient(url, exchange, topic, telemetry, otlpUrl);
   return {
     mode,
     client,
@@ -193,9 +205,10 @@ function report(
   };
 }
 
-function novarpcClient(url: string, exchange: string, topic: string): BenchClient {
+function novarpcClient(url: string, exchange: string, topic: string, telemetry?: TelemetryMode, otlpUrl?: string): BenchClient {
   const separator = url.includes('?') ? '&' : '?';
-  const transport = getTransport(`${url}${separator}control_exchange=${exchange}&rabbit_transient_queues_ttl=120`);
+  const config = telemetry === undefined ? {} : telemetryConfig(telemetry, otlpUrl);
+  const transport = getTransport(`${url}${separator}control_exchange=${exchange}&rabbit_transient_queues_ttl=120`, config);
   const client = new RpcClient(transport, { topic }, { timeout: 60 });
   const fanout = client.prepare({ fanout: true });
   const context = new RequestContext({ userId: 'bench', projectId: 'bench' });
@@ -256,10 +269,11 @@ interface WorkerStats {
   rss: number;
 }
 
-async function startWorker(mode: string, url: string, exchange: string, topic: string) {
+async function startWorker(mode: string, url: string, exchange: string, topic: string, telemetry?: TelemetryMode, otlpUrl?: string) {
+  const telemetryArgs = telemetry === undefined ? [] : [`--telemetry=${telemetry}`, ...(otlpUrl ? [`--otlp=${otlpUrl}`] : [])];
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--expose-gc', ...nodeArgsFor('bench/rpc-worker'), `--mode=${mode}`, `--url=${url}`, `--exchange=${exchange}`, `--topic=${topic}`, '--fanout=4'],
+    ['--expose-gc', ...nodeArgsFor('bench/rpc-worker'), `--mode=${mode}`, `--url=${url}`, `--exchange=${exchange}`, `--topic=${topic}`, '--fanout=4', ...telemetryArgs],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
@@ -317,4 +331,22 @@ async function elapsed(work: () => Promise<unknown>): Promise<number> {
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/** The report of a telemetry comparison: novarpc with it against novarpc without, targets from issue 11. */
+function telemetrySection(section: BenchSection, telemetry: Exclude<TelemetryMode, 'off'>, sinkBytes: number | undefined): BenchSection {
+  const target = telemetry === 'metrics' ? '>= 0.97' : '>= 0.85';
+  const rates = ['sequential call', `concurrent call (${CONCURRENCY} in flight)`, 'confirmed cast', 'fanout cast to 4 servers (all delivered)'];
+  return {
+    title:
+      telemetry === 'metrics'
+        ? 'RPC telemetry overhead: metrics on, tracing off (novarpc) vs both off (baseline)'
+        : 'RPC telemetry overhead: tracing on, always-on sampler, batch OTLP/HTTP export to a local receiver (novarpc) vs off (baseline)',
+    rows: section.rows.map((row) => ({ ...row, target: rates.includes(row.name) ? target : undefined })),
+    notes: [
+      ...(section.notes ?? []).slice(0, 1),
+      'both sides are novarpc on the same broker, clients here and servers in a child process per side; only the telemetry differs',
+      ...(sinkBytes === undefined ? [] : [`the local OTLP receiver got ${Math.round(sinkBytes / 1024)} KiB of spans`]),
+    ],
+  };
 }

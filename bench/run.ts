@@ -2,7 +2,8 @@
  * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
- * `--only rpc,db,e2e` picks sections; `--quick` runs small sizes (a smoke run).
+ * `--only rpc,rpc-telemetry,db,e2e` picks sections (rpc-telemetry: the overhead of
+ * metrics and of tracing, novarpc against novarpc); `--quick` runs small sizes (a smoke run).
  * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
  * so what is measured is the library as it is deployed, not a development transpile.
  */
@@ -14,13 +15,13 @@ const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
 const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
 const onlyIndex = argv.indexOf('--only');
-const only = onlyIndex === -1 ? ['rpc', 'db', 'e2e'] : argv[onlyIndex + 1]!.split(',');
+const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'e2e'] : argv[onlyIndex + 1]!.split(',');
 const quick = argv.includes('--quick');
 const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A section runner; sections whose module is not there yet are reported as missing. */
-const SECTIONS: Record<string, () => Promise<BenchSection>> = {
+const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   rpc: async () => {
     const { runRpcBench } = await import('./rpc.js');
     return runRpcBench(
@@ -28,6 +29,16 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
         ? { transportUrl, sequentialCalls: 300, concurrentCalls: 2000, casts: 2000, fanouts: 300, rssCalls: 10_000, rounds: 2 }
         : { transportUrl },
     );
+  },
+  'rpc-telemetry': async () => {
+    const { runRpcBench } = await import('./rpc.js');
+    const sizes = quick
+      ? { sequentialCalls: 300, concurrentCalls: 2000, casts: 2000, fanouts: 300, rounds: 2 }
+      : { sequentialCalls: 3000, concurrentCalls: 10_000, casts: 10_000, fanouts: 1500, rounds: 6 };
+    return [
+      await runRpcBench({ transportUrl, rssCalls: 0, ...sizes, telemetry: 'metrics' }),
+      await runRpcBench({ transportUrl, rssCalls: 0, ...sizes, telemetry: 'tracing' }),
+    ];
   },
   db: async () => {
     const { runDbBench } = await import('./db.js');
@@ -62,15 +73,16 @@ let failed = false;
 for (const name of only) {
   const runner = SECTIONS[name];
   if (!runner) throw new Error(`unknown benchmark section "${name}" (known: ${Object.keys(SECTIONS).join(', ')})`);
-  const moduleFile = new URL(`./${name}.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
+  const moduleFile = new URL(`./${name.split('-')[0]}.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
   if (!existsSync(moduleFile)) {
     console.log(`\n## ${name}: not available in this checkout`);
     continue;
   }
   try {
-    const section = await runner();
-    results.push(section);
-    printSection(section);
+    for (const section of [await runner()].flat()) {
+      results.push(section);
+      printSection(section);
+    }
   } catch (error) {
     failed = true;
     console.error(`\n## ${name}: failed: ${(error as Error).stack ?? error}`);

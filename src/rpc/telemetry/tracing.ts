@@ -2,7 +2,8 @@
  * OpenTelemetry spans for the bus, after the messaging and RPC semantic conventions:
  * a PRODUCER span per publish (ended by the broker's confirm), a CONSUMER span per
  * message processed, and for a call a CLIENT span from the request to its reply,
- * linked to the reply's own PRODUCER span. Trace context crosses the bus as W3C
+ * linked to the CONSUMER span that produced the reply (its context rides in the reply's
+ * headers). Trace context crosses the bus as W3C
  * `traceparent`/`tracestate` in the message HEADERS, never in the oslo body, so Python
  * peers see the bodies they always saw. Only `@opentelemetry/api` is used: with no SDK
  * registered every span is a non-recording no-op and no header is written.
@@ -96,7 +97,7 @@ export class RpcTracing {
     return Object.keys(headers).length === 0 ? undefined : headers;
   }
 
-  /** Links a call's span to the reply's PRODUCER span (from the reply's headers). */
+  /** Links a call's span to the span that sent the reply (from the reply's headers). */
   linkReply(callSpan: Span, headers: Readonly<Record<string, unknown>> | undefined): void {
     if (headers === undefined || !callSpan.isRecording()) return;
     const replySpan = trace.getSpanContext(propagation.extract(contextApi.active(), headers, headerGetter));
@@ -119,14 +120,14 @@ export class RpcTracing {
   }
 
   private destinationAttributes(operation: string, destination: Destination): Attributes {
+    if (destination.temporary) {
+      return { 'messaging.system': this.system, 'messaging.operation.type': operation, 'messaging.destination.temporary': true, 'messaging.destination.anonymous': true };
+    }
     return {
       'messaging.system': this.system,
       'messaging.operation.type': operation,
-      'messaging.operation.name': operation,
-      'messaging.destination.name': destination.temporary ? '(reply)' : destinationName(destination),
-      'messaging.destination.temporary': destination.temporary === true,
-      'messaging.destination.anonymous': destination.temporary === true,
-      'messaging.rabbitmq.destination.routing_key': destination.temporary ? '(reply)' : destination.routingKey,
+      'messaging.destination.name': destinationName(destination),
+      'messaging.rabbitmq.destination.routing_key': destination.routingKey,
     };
   }
 }

@@ -4,7 +4,7 @@
  * connections, and a CLIENT span per statement (parameterised text only, never the
  * bound values).
  */
-import { SpanKind, trace, type Span } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { CloudMetrics } from './cloud-metrics.js';
 import { failSpan } from '../../rpc/telemetry/tracing.js';
@@ -21,35 +21,53 @@ export function statementKind(sql: string): string {
   return verb === 'select' || verb === 'insert' || verb === 'update' || verb === 'delete' ? verb : 'other';
 }
 
-/** Starts recording the statements of `knex`; returns the function that stops it. */
-export function meterStatements(knex: Knex, metrics: CloudMetrics): () => void {
-  const started = new Map<string, number>();
+/**
+ * Calls `start` when a statement (one with a knex query uid) is sent and the function
+ * it returned when the statement answered or failed; returns the function that stops it.
+ */
+function onStatements(knex: Knex, start: (query: QueryEvent) => ((error?: Error) => void) | undefined): () => void {
+  const running = new Map<string, (error?: Error) => void>();
   const onQuery = (query: QueryEvent): void => {
-    if (query.__knexQueryUid) started.set(query.__knexQueryUid, performance.now());
+    if (query.__knexQueryUid === undefined) return;
+    const finish = start(query);
+    if (finish !== undefined) running.set(query.__knexQueryUid, finish);
   };
-  const finish = (query: QueryEvent, failed: boolean): void => {
-    const uid = query.__knexQueryUid;
-    const at = uid === undefined ? undefined : started.get(uid);
-    if (at === undefined) return;
-    started.delete(uid!);
-    const kind = statementKind(query.sql);
-    metrics.dbStatement.child([kind]).observe((performance.now() - at) / 1000);
-    if (failed) metrics.dbStatementErrors.child([kind]).inc();
+  const settle = (query: QueryEvent, error?: Error): void => {
+    const finish = query.__knexQueryUid === undefined ? undefined : running.get(query.__knexQueryUid);
+    if (finish === undefined) return;
+    running.delete(query.__knexQueryUid!);
+    finish(error);
   };
-  const onResponse = (_response: unknown, query: QueryEvent): void => finish(query, false);
-  const onError = (_error: Error, query: QueryEvent): void => finish(query, true);
+  const onResponse = (_response: unknown, query: QueryEvent): void => settle(query);
+  const onError = (error: Error, query: QueryEvent): void => settle(query, error);
   knex.on('query', onQuery);
   knex.on('query-response', onResponse);
   knex.on('query-error', onError);
+  return () => {
+    knex.off('query', onQuery);
+    knex.off('query-response', onResponse);
+    knex.off('query-error', onError);
+    running.clear();
+  };
+}
+
+/** Starts recording the statements of `knex` and its pool; returns the function that stops it. */
+export function meterStatements(knex: Knex, metrics: CloudMetrics): () => void {
+  const stop = onStatements(knex, (query) => {
+    const started = performance.now();
+    const kind = statementKind(query.sql);
+    return (error) => {
+      metrics.dbStatement.child([kind]).observe((performance.now() - started) / 1000);
+      if (error !== undefined) metrics.dbStatementErrors.child([kind]).inc();
+    };
+  });
   const pool = (knex.client as { pool?: { numUsed(): number; numFree(): number } }).pool;
   const unwatchPool = metrics.dbPool.addSource(() => [
     [['in_use'], pool?.numUsed() ?? 0],
     [['idle'], pool?.numFree() ?? 0],
   ]);
   return () => {
-    knex.off('query', onQuery);
-    knex.off('query-response', onResponse);
-    knex.off('query-error', onError);
+    stop();
     unwatchPool();
   };
 }
@@ -57,30 +75,14 @@ export function meterStatements(knex: Knex, metrics: CloudMetrics): () => void {
 /** Starts a span per statement of `knex` (child of the active span); returns the function that stops it. */
 export function traceStatements(knex: Knex, system: string): () => void {
   const tracer = trace.getTracer('novarpc.db');
-  const spans = new Map<string, Span>();
-  const onQuery = (query: QueryEvent): void => {
-    if (query.__knexQueryUid === undefined) return;
-    const kind = statementKind(query.sql);
-    const span = tracer.startSpan(`${kind.toUpperCase()}`, { kind: SpanKind.CLIENT });
-    if (!span.isRecording()) return;
-    span.setAttributes({ 'db.system.name': system, 'db.operation.name': kind.toUpperCase(), 'db.query.text': query.sql.slice(0, 2048) });
-    spans.set(query.__knexQueryUid, span);
-  };
-  const finish = (query: QueryEvent, error?: Error): void => {
-    const span = query.__knexQueryUid === undefined ? undefined : spans.get(query.__knexQueryUid);
-    if (span === undefined) return;
-    spans.delete(query.__knexQueryUid!);
-    if (error !== undefined) failSpan(span, error);
-    span.end();
-  };
-  const onResponse = (_response: unknown, query: QueryEvent): void => finish(query);
-  const onError = (error: Error, query: QueryEvent): void => finish(query, error);
-  knex.on('query', onQuery);
-  knex.on('query-response', onResponse);
-  knex.on('query-error', onError);
-  return () => {
-    knex.off('query', onQuery);
-    knex.off('query-response', onResponse);
-    knex.off('query-error', onError);
-  };
+  return onStatements(knex, (query) => {
+    const operation = statementKind(query.sql).toUpperCase();
+    const span = tracer.startSpan(operation, { kind: SpanKind.CLIENT });
+    if (!span.isRecording()) return undefined;
+    span.setAttributes({ 'db.system.name': system, 'db.operation.name': operation, 'db.query.text': query.sql.slice(0, 2048) });
+    return (error) => {
+      if (error !== undefined) failSpan(span, error);
+      span.end();
+    };
+  });
 }
