@@ -3,7 +3,8 @@
  * worker exports OTLP/HTTP JSON (configured by the standard OTEL_* variables only) to
  * a receiver this test runs, and one boot is one trace holding spans of all four
  * services in the right parent tree: POST /servers → cast run_instance → scheduler →
- * cast to compute.<host> → call allocate_for_instance → network.
+ * cast to compute.<host> → call allocate_for_instance → network. A boot on a compute
+ * whose spawns fail shows the reschedule and the ERROR as span events with error status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
@@ -86,6 +87,50 @@ describe('one boot is one trace across four worker processes', () => {
     expect(allocate.links.map((link) => link.spanId)).toEqual([allocated.spanId]);
     expect(trace.some((span) => span.service === 'nova-compute' && span.attributes['db.operation.name'] === 'UPDATE')).toBe(true);
     expect(JSON.stringify(trace.map((span) => span.name))).not.toMatch(/reply_/);
+  });
+});
+
+describe('a failed boot is visible in its trace', () => {
+  let cloud: ProcessCloud;
+  let receiver: OtlpReceiver;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    cloud = await startProcessCloud({
+      transportUrl: await brokerUrl(),
+      databaseServerUrl: await databaseUrl(),
+      computes: ['cmp-bad'],
+      settings: { fake_driver: { fail_spawn: true } },
+      workerEnv: () => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200' }),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cloud?.stop();
+    await receiver?.close();
+  }, 60_000);
+
+  it('the compute reschedules (span event, error status) and the scheduler sets ERROR, in one trace', async () => {
+    const id = await cloud.boot('doomed-0');
+    expect((await waitSettled(cloud, [id], 60_000)).get(id)?.status).toBe('ERROR');
+    let trace: ReceivedSpan[] = [];
+    const deadline = Date.now() + 30_000;
+    const eventNamed = (name: string) => trace.find((span) => span.events.some((event) => event.name === name));
+    while (Date.now() < deadline) {
+      const post = receiver.spans.find((span) => span.kind === SERVER && span.name === 'POST /v2.1/servers');
+      trace = post ? receiver.spans.filter((span) => span.traceId === post.traceId) : [];
+      if (eventNamed('reschedule') && eventNamed('instance set to ERROR')) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const rescheduled = eventNamed('reschedule');
+    const failed = eventNamed('instance set to ERROR');
+    expect(rescheduled).toMatchObject({ service: 'nova-compute', kind: CONSUMER, status: { code: 2 } });
+    expect(failed).toMatchObject({ service: 'nova-scheduler', kind: CONSUMER, status: { code: 2 } });
+    // The second scheduling attempt descends from the compute's failed build.
+    const byId = new Map(trace.map((span) => [span.spanId, span]));
+    let ancestor = byId.get(failed!.parentSpanId);
+    while (ancestor && ancestor.spanId !== rescheduled!.spanId) ancestor = byId.get(ancestor.parentSpanId);
+    expect(ancestor?.spanId).toBe(rescheduled!.spanId);
   });
 });
 
