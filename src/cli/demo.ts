@@ -1,16 +1,20 @@
 /**
  * `novarpc demo`: every service in one process (by default on the memory bus and an
  * in-memory SQLite; with `--transport-url`/`--database-connection`, on those), two
- * computes, a few servers booted through the HTTP API, and for each server its journey:
- * every log line its request_id produced, service by service, with the states it went
- * through. Ends with the table of servers.
+ * computes, a few servers booted through the HTTP API, and for each server its journey,
+ * drawn from the OpenTelemetry spans of its trace (HTTP request, every cast, call and
+ * message processed, reschedules and failures), then every log line its request_id
+ * produced, service by service, with the states it went through. Ends with the table
+ * of servers.
  */
+import { context, propagation, trace } from '@opentelemetry/api';
 import { Writable } from 'node:stream';
 import { createLogger } from '../log/logger.js';
 import type { ServiceConfig } from '../services/config.js';
 import { FAIL_ON_METADATA_KEY } from '../services/compute/fake-driver.js';
 import { launch } from '../services/runtime.js';
 import { addressList, apiRequest, table, waitForServer, type ClientOptions } from './client.js';
+import { journeyFromSpans } from './journey.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -53,6 +57,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const { config, out } = options;
   const capture = new LogCapture();
   const logger = createLogger({ level: 'info', destination: capture });
+  const spans = await recordSpans();
   out.write(`novarpc demo: api, scheduler, network and ${COMPUTES.length} computes in one process\n`);
   out.write(`  transport ${config.transportUrl.replace(/:[^:@/]*@/, ':***@')}, database ${config.databaseConnection.replace(/:[^:@/]*@/, ':***@')}\n\n`);
   const runtime = await launch({ config, services: ['network', 'scheduler', 'compute', 'api'], computeHosts: COMPUTES, logger });
@@ -75,7 +80,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     await Promise.all(boots.map((boot) => waitForServer(user, boot.id, 60_000, 100)));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    for (const boot of boots) out.write(journey(boot, capture.entries));
+    for (const boot of boots) {
+      out.write(journeyFromSpans(boot.name, boot.requestId, spans()));
+      out.write(journey(boot, capture.entries));
+    }
     const { body } = await apiRequest<{ servers: Array<Parameters<typeof addressList>[0] & Record<string, unknown>> }>(admin, 'GET', '/servers/detail');
     out.write('\nServers:\n');
     out.write(
@@ -92,6 +100,20 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   }
 }
 
+/**
+ * Records this process's spans in memory (the demo is one process: the SDK is registered
+ * globally, with the context manager and the W3C propagator, as `novarpc` workers do).
+ */
+async function recordSpans(): Promise<() => import('@opentelemetry/sdk-trace').ReadableSpan[]> {
+  const [sdk, hooks, core] = await Promise.all([import('@opentelemetry/sdk-trace'), import('@opentelemetry/context-async-hooks'), import('@opentelemetry/core')]);
+  const exporter = new sdk.InMemorySpanExporter();
+  const provider = new sdk.TracerProvider({ spanProcessors: [new sdk.SimpleSpanProcessor({ exporter })] });
+  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  return () => exporter.getFinishedSpans();
+}
+
 /** The journey of one server: its request_id's log lines, relative to the first. */
 function journey(boot: { name: string; requestId: string }, entries: readonly LogEntry[]): string {
   const lines = entries.filter((entry) => entry.request_id === boot.requestId && entry.msg !== 'incoming request');
@@ -102,5 +124,5 @@ function journey(boot: { name: string; requestId: string }, entries: readonly Lo
     const state = entry.vm_state ? ` [${entry.vm_state}${entry.task_state ? `/${entry.task_state}` : ''}]` : '';
     return `  +${String(entry.time - start).padStart(4)}ms  ${where.padEnd(22)} ${entry.msg}${state}`;
   });
-  return `\n${boot.name} (${boot.requestId}):\n${rows.join('\n')}\n`;
+  return `  log lines:\n${rows.join('\n')}\n`;
 }
