@@ -11,6 +11,7 @@ import type { RequestPublishOptions } from './drivers/driver.js';
 import type { PendingReply, WaitTiming } from './reply-waiter.js';
 import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
 import { endWith, failSpan, type RequestAttributes } from './telemetry/tracing.js';
+import type { Span } from '@opentelemetry/api';
 import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
@@ -78,7 +79,8 @@ export class RpcClient {
       const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : this.routingKey(topic) }, { method, requestId: requestIdOf(context) });
       const headers = tracing.headersOf(span);
       const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, headers && { headers });
-      return endWith(span, publish);
+      // No SDK (or not sampled): nothing to end, no extra await on the hot path.
+      return span.isRecording() ? endWith(span, publish) : publish;
     }
     if (this.target.fanout) return driver.publishFanout(topic, body);
     await driver.publishRequest(this.exchange, this.routingKey(topic), body);
@@ -108,9 +110,18 @@ export class RpcClient {
     // Registered before the publish; its promise is made only when awaited below, so a
     // failure while the publish is being confirmed is never an unhandled rejection.
     const pending = replies.wait(msgId, timing, { topic, server: this.target.server, method });
-    if (this.transport.tracing !== undefined) return this.tracedCall(pending, body, topic, { method, msgId, requestId: requestIdOf(context) });
+    let publishOptions = timing.publish;
+    const tracing = this.transport.tracing;
+    if (tracing !== undefined) {
+      const request = { method, msgId, requestId: requestIdOf(context) };
+      const callSpan = tracing.startCall({ exchange: this.exchange, routingKey: this.routingKey(topic) }, request);
+      if (callSpan.isRecording()) return this.tracedCall(pending, body, topic, callSpan, request);
+      // Not recorded (no SDK, or not sampled): only the context, if any, goes on.
+      const headers = tracing.headersOf(callSpan);
+      if (headers !== undefined) publishOptions = { ...publishOptions, headers };
+    }
     try {
-      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, timing.publish);
+      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, publishOptions);
     } catch (error) {
       pending.cancel();
       throw error;
@@ -119,10 +130,9 @@ export class RpcClient {
   }
 
   /** A call with its CLIENT span (request to reply), the PRODUCER span of its publish, and a link to the reply. */
-  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, request: RequestAttributes): Promise<unknown> {
+  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, callSpan: Span, request: RequestAttributes): Promise<unknown> {
     const tracing = this.transport.tracing!;
     const destination = { exchange: this.exchange, routingKey: this.routingKey(topic) };
-    const callSpan = tracing.startCall(destination, request);
     const publishSpan = tracing.startSend(destination, request, callSpan);
     const headers = tracing.headersOf(publishSpan);
     try {

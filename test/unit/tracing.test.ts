@@ -18,7 +18,7 @@ describe('RPC spans (memory transport)', () => {
     await Promise.all(transports.splice(0).map((transport) => transport.close()));
   });
 
-  function open(bus: MemoryBus, provider: ReturnType<typeof memoryTracing>['provider'] | false) {
+  function open(bus: MemoryBus, provider: ReturnType<typeof memoryTracing>['provider'] | false | undefined) {
     const transport = getTransport('memory://', { bus, tracerProvider: provider, options: { control_exchange: 'nova' } });
     transports.push(transport);
     return transport;
@@ -127,6 +127,24 @@ describe('RPC spans (memory transport)', () => {
     const send = tracing.spans().find((span) => span.kind === SpanKind.PRODUCER)!;
     expect(send.attributes['openstack.event_type']).toBe('compute.instance.create.end');
     expect(seen).toEqual([send.spanContext().traceId]);
+  });
+
+  it('with no SDK registered (the default) casts and calls carry no headers and work as before', async () => {
+    memoryTracing(); // context manager and propagator registered, but no global TracerProvider
+    const bus = new MemoryBus();
+    const headers: unknown[] = [];
+    const tap = bus.publish.bind(bus);
+    bus.publish = (exchange, routingKey, body, expirationMs, messageHeaders) => {
+      headers.push(messageHeaders);
+      return tap(exchange, routingKey, body, expirationMs, messageHeaders);
+    };
+    const server = new RpcServer(open(bus, undefined), { topic: 'network', server: 'net1' }, [{ methods: { ping: () => 'pong', note: () => undefined } }]);
+    await server.start();
+    servers.push(server);
+    const client = new RpcClient(open(bus, undefined), { topic: 'network' });
+    expect(await client.call(context, 'ping')).toBe('pong');
+    await client.cast(context, 'note');
+    expect(headers).toEqual([undefined, undefined, undefined]);
   });
 
   it('with tracerProvider: false there are no spans and no headers', async () => {
