@@ -1,5 +1,5 @@
 /**
- * Notifications both ways (spec §8): an oslo.messaging Notifier (py_notifier.py, both
+ * Notifications both ways (docs/wire-format.md §8): an oslo.messaging Notifier (py_notifier.py, both
  * drivers) to a novarpc NotificationListener, and a novarpc Notifier to an oslo
  * notification listener (py_notification_listener.py).
  */
