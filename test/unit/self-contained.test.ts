@@ -48,6 +48,24 @@ function headingNumbers(markdown: string): Set<string> {
   return numbers;
 }
 
+/** Whitespace runs as one space, so a title wrapped in the doc matches its source line. */
+function normalise(text: string): string {
+  return text.replace(/\s+/g, ' ');
+}
+
+/**
+ * The test titles quoted in the doc's "Verified by:" paragraphs, each cut at a "…"
+ * (the doc abbreviates long titles).
+ */
+function verifiedTitles(markdown: string): string[] {
+  const titles: string[] = [];
+  for (const paragraph of markdown.split(/\n\s*\n/)) {
+    if (!paragraph.startsWith('Verified by:')) continue;
+    for (const match of normalise(paragraph).matchAll(/"([^"]+)"/g)) titles.push(match[1]!.split('…')[0]!);
+  }
+  return titles;
+}
+
 describe('the repository is self-contained', () => {
   const files = trackedTextFiles();
 
@@ -96,6 +114,14 @@ describe('the repository is self-contained', () => {
     const headings = headingNumbers(text);
     const dangling = [...text.matchAll(/§(\d+(?:\.\d+)*)/g)].map((match) => match[1]!).filter((section) => !headings.has(section));
     expect(dangling).toEqual([]);
+  });
+
+  it('every test docs/wire-format.md names as verifying a rule exists under that title', () => {
+    const testSources = files.filter((path) => path.startsWith('test/') && path.endsWith('.ts')).map((path) => normalise(read(path)));
+    const titles = verifiedTitles(read('docs/wire-format.md'));
+    expect(titles.length).toBeGreaterThan(50);
+    const missing = titles.filter((title) => !testSources.some((source) => source.includes(title)));
+    expect(missing).toEqual([]);
   });
 
   it('the citation and heading readers find what they should', () => {

@@ -24,7 +24,7 @@ function inner(body: Buffer): Record<string, unknown> {
 }
 
 describe('oslo wire format (docs/wire-format.md §2–§4)', () => {
-  it('encodes a call as envelope 2.0 with oslo\'s key order', () => {
+  it("encodes a call as envelope 2.0 with oslo's key order", () => {
     const body = encodeRequest(
       {
         method: 'add',
