@@ -54,14 +54,14 @@ function normalise(text: string): string {
 }
 
 /**
- * The test titles quoted in the doc's "Verified by:" paragraphs, each cut at a "…"
- * (the doc abbreviates long titles).
+ * The test titles quoted in the doc's "Verified by:" paragraphs; a title the doc
+ * abbreviates with "…" gives each part it kept.
  */
 function verifiedTitles(markdown: string): string[] {
   const titles: string[] = [];
   for (const paragraph of markdown.split(/\n\s*\n/)) {
     if (!paragraph.startsWith('Verified by:')) continue;
-    for (const match of normalise(paragraph).matchAll(/"([^"]+)"/g)) titles.push(match[1]!.split('…')[0]!);
+    for (const match of normalise(paragraph).matchAll(/"([^"]+)"/g)) titles.push(...match[1]!.split('…').map((part) => part.trim()).filter(Boolean));
   }
   return titles;
 }
