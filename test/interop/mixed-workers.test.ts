@@ -86,6 +86,6 @@ describe('mixed Python and TypeScript workers on one topic', () => {
       expect(all).toEqual(Array.from({ length: CASTS }, (_, n) => n));
       expect(pyHandled().length).toBeGreaterThan(0);
       expect(tsHandled.length).toBeGreaterThan(0);
-    }, 120_000); // starts a Python worker: slow to import on a loaded machine
+    }, 180_000); // starts a Python worker: slow to import on a loaded machine
   }
 });
