@@ -91,7 +91,7 @@ describe('builds that never reached a host', () => {
     await db?.close();
   });
 
-  it('go to ERROR after instance_build_timeout; placed, settled and younger builds are left alone', async () => {
+  it('go to ERROR after waiting instance_build_timeout; placed, settled and fresher builds are left alone', async () => {
     // A scheduler that lost its database mid-claim leaves a server building, scheduling, no host.
     const unplaced = await db.instances.create(ctx, { display_name: 'unplaced', project_id: 'p' });
     const placed = await db.instances.create(ctx, { display_name: 'placed', project_id: 'p', host: 'h1' });
@@ -101,7 +101,15 @@ describe('builds that never reached a host', () => {
     expect(await failUnplacedBuilds(deps, ctx, Date.now())).toBe(0); // younger than the timeout
     expect((await db.instances.get(ctx, unplaced.uuid)).vm_state).toBe('building');
 
-    expect(await failUnplacedBuilds(deps, ctx, Date.now() + 41_000)).toBe(1);
+    // A build taken over from a dead host (host cleared, back to scheduling) waits afresh.
+    const takenOver = await db.instances.create(ctx, { display_name: 'taken-over', project_id: 'p', host: 'dead', task_state: 'spawning' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await db.instances.update(ctx, takenOver.uuid, { host: null, task_state: 'scheduling' });
+    const updatedAt = (await db.instances.get(ctx, takenOver.uuid)).updated_at!.getTime();
+    expect(updatedAt).toBeGreaterThan(takenOver.created_at.getTime());
+
+    expect(await failUnplacedBuilds(deps, ctx, updatedAt + 39_990)).toBe(1);
+    expect((await db.instances.get(ctx, takenOver.uuid)).vm_state).toBe('building');
     expect(await db.instances.get(ctx, unplaced.uuid)).toMatchObject({ vm_state: 'error', task_state: null });
     expect((await db.instanceFaults.list(ctx, unplaced.uuid))[0]).toMatchObject({ code: 500, message: UNPLACED_BUILD_REASON });
     expect(await db.instances.get(ctx, placed.uuid)).toMatchObject({ vm_state: 'building', task_state: 'scheduling', host: 'h1' });
