@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Tracked text files (what a clone has), without the lock file and this test. */
 function trackedTextFiles(): string[] {
@@ -93,6 +93,17 @@ describe('the repository is self-contained', () => {
       for (const match of read(path).matchAll(/\bdocs\/[\w.-]+\.md\b/g)) if (!existsSync(join(ROOT, match[0]))) missing.push(`${path}: ${match[0]}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('every relative link in a tracked Markdown file points at a file inside the repository', () => {
+    const broken: string[] = [];
+    for (const path of files.filter((file) => file.endsWith('.md'))) {
+      for (const match of read(path).matchAll(/\]\((?!https?:|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)/g)) {
+        const target = resolve(ROOT, dirname(path), match[1]!);
+        if (!target.startsWith(`${ROOT}${sep}`) || !existsSync(target)) broken.push(`${path}: ${match[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   it('every "docs/wire-format.md §N" cited in the code and docs is a heading of that document', () => {
