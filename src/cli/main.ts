@@ -6,7 +6,7 @@
  * `novarpc servers|boot|services` are small API clients.
  */
 import { Command, Option } from 'commander';
-import { createLogger } from '../log/logger.js';
+import { createLogger, redactUrlPasswords } from '../log/logger.js';
 import { launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
 import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
@@ -56,14 +56,10 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
+  logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection) }, 'starting');
   const runtime = await launch({ config, services, logger });
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
   await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
-}
-
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
 }
 
 function clientOptions(command: Command): ClientOptions {

@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import * as amqp from 'amqplib';
-import type { Logger } from '../../../log/logger.js';
+import { redactUrlPasswords, type Logger } from '../../../log/logger.js';
 import { TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import { describeBroker, type BrokerHost } from '../../transport-url.js';
@@ -222,7 +222,7 @@ function tlsSocketOptions(options: TransportOptions): Record<string, unknown> {
 /** An error with any URL password masked. */
 function scrub(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(String(error));
-  const message = error.message.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@');
+  const message = redactUrlPasswords(error.message);
   if (message === error.message) return error;
   const copy = new Error(message);
   copy.name = error.name;
