@@ -56,6 +56,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
       maxPoolSize: config.dbMaxPoolSize,
       migrate: config.autoMigrate,
       maxRetries: -1,
+      retryIntervalMs: config.dbRetryInterval * 1000,
     });
   } catch (error) {
     await transport.close();
@@ -105,6 +106,7 @@ export function openTransport(config: ServiceConfig, logger: Logger, bus?: Memor
     logger,
     bus,
     options: {
+      ...config.transportOptions,
       control_exchange: config.controlExchange,
       rpc_response_timeout: config.rpcResponseTimeout,
       executor_thread_pool_size: config.executorPoolSize,
