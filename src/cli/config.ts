@@ -29,7 +29,11 @@ export interface ConfigSources {
    * `memory://` (a separate service), `always` (db-sync), `never` (default: all, demo).
    */
   requireDatabase?: 'bus' | 'always' | 'never';
-  /** The process runs the API: check its listen address against its auth strategy. */
+  /**
+   * Whether the process runs the API. `true`: its listen address is checked against its
+   * auth strategy; `false`: [api] settings are not checked (a worker sharing a nova.conf
+   * whose `auth_strategy = keystone` is fine). Default: only the values are checked.
+   */
   runsApi?: boolean;
 }
 
@@ -162,7 +166,7 @@ function missingDatabase(config: ServiceConfig): string {
 function validate(config: ServiceConfig, sources: ConfigSources): string[] {
   const problems: string[] = [];
   if (!['messagingv2', 'noop'].includes(config.notificationDriver)) problems.push(`notifications.driver must be messagingv2 or noop, got "${config.notificationDriver}"`);
-  if (!['noauth2', 'tokens'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2 or tokens, got "${config.api.authStrategy}"`);
+  if (sources.runsApi !== false && !['noauth2', 'tokens'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2 or tokens, got "${config.api.authStrategy}"`);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(config.logLevel)) problems.push(`log_level "${config.logLevel}" is not a pino level`);
   if (!config.host) problems.push('host must not be empty');
   for (const [name, value] of [['report_interval', config.reportInterval], ['service_down_time', config.serviceDownTime], ['periodic_interval', config.periodicInterval]] as const) {

@@ -114,7 +114,7 @@ export function buildProgram(): Command {
 
   const dbSync = withSettings(program.command('db-sync').description('Run the database migrations and exit.'));
   dbSync.action(async () => {
-    const { config } = configFor(dbSync, {}, { requireDatabase: 'always' });
+    const { config } = configFor(dbSync, {}, { requireDatabase: 'always', runsApi: false });
     const { createDb } = await import('../db/index.js');
     // Retries of an unreachable database are reported on stderr as they happen.
     const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
@@ -132,7 +132,7 @@ export function buildProgram(): Command {
   const check = withSettings(program.command('check').description("Health check: exit 0 when this host's service heartbeats are fresh."))
     .argument('<service>', 'api, scheduler, compute or network');
   check.action(async (service: string) => {
-    const { config } = configFor(check, {}, { requireDatabase: 'bus' });
+    const { config } = configFor(check, {}, { requireDatabase: 'bus', runsApi: false });
     process.exitCode = await checkService(config, service, process.stdout);
   });
 
@@ -143,7 +143,7 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'Most messages to show. Default 100', '100')
     .option('--json', 'One JSON document: {queue, total, messages: [{id, reason, queue, exchange, routingKey, deadLetteredAt, body, bodyEncoding}]}');
   dlqList.action(async () => {
-    const { config } = configFor(dlqList, {});
+    const { config } = configFor(dlqList, {}, { runsApi: false });
     const opts = dlqList.opts() as { limit: string; json?: boolean };
     if (!/^\d+$/.test(opts.limit)) throw new Error(`--limit must be a positive integer, got "${opts.limit}"`);
     process.exitCode = await dlqCommand(config, 'list', { limit: Number(opts.limit), json: opts.json }, process.stdout);
@@ -153,13 +153,13 @@ export function buildProgram(): Command {
     .option('--all', 'Replay every message')
     .option('--json', 'JSON output: {queue, replayed, not_found}');
   dlqReplay.action(async () => {
-    const { config } = configFor(dlqReplay, {});
+    const { config } = configFor(dlqReplay, {}, { runsApi: false });
     const opts = dlqReplay.opts() as { id?: string[]; all?: boolean; json?: boolean };
     process.exitCode = await dlqCommand(config, 'replay', { ids: opts.id, all: opts.all, json: opts.json }, process.stdout);
   });
   const dlqPurge = withSettings(dlq.command('purge').description('Delete every dead-lettered message.'), 'dlq').option('--json', 'JSON output: {queue, purged}');
   dlqPurge.action(async () => {
-    const { config } = configFor(dlqPurge, {});
+    const { config } = configFor(dlqPurge, {}, { runsApi: false });
     process.exitCode = await dlqCommand(config, 'purge', { json: (dlqPurge.opts() as { json?: boolean }).json }, process.stdout);
   });
 
