@@ -172,6 +172,7 @@ function validate(config: ServiceConfig, sources: ConfigSources): string[] {
   for (const [name, value] of [['report_interval', config.reportInterval], ['service_down_time', config.serviceDownTime], ['periodic_interval', config.periodicInterval]] as const) {
     if (!(value > 0)) problems.push(`${name} must be positive, got ${value}`);
   }
+  if (!(config.api.busTimeout > 0)) problems.push(`api.bus_timeout must be positive, got ${config.api.busTimeout}`);
   if (config.api.port < 0 || config.api.port > 65535) problems.push(`api.listen_port must be 0..65535, got ${config.api.port}`);
   for (const [name, value] of Object.entries(config.transportOptions)) {
     try {

@@ -109,6 +109,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'auth_strategy', kind: 'string', scopes: ['api'], help: 'noauth2 (token "user:project"; user admin is admin) or tokens (token_file). Default noauth2.', apply: api('authStrategy') },
   { section: 'api', key: 'allow_insecure_noauth', kind: 'bool', scopes: ['api'], help: 'Allow noauth2 on a non-loopback listen address (anyone can act as admin). Default false.', apply: api('allowInsecureNoauth') },
   { section: 'api', key: 'token_file', kind: 'string', scopes: ['api'], help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
+  { section: 'api', key: 'bus_timeout', kind: 'float', scopes: ['api'], help: 'Seconds a request waits for the message bus before the API answers 503. Default 5.', apply: api('busTimeout') },
   { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: SVC, help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
   { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: SVC, help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },

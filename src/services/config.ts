@@ -32,6 +32,11 @@ export interface ApiConfig {
   maxCount: number;
   /** Allow `noauth2` on an address other than loopback (anyone can be admin). Default false. */
   allowInsecureNoauth: boolean;
+  /**
+   * Seconds a request waits for the message bus (broker connection and confirm) before
+   * the API answers 503 (`[api] bus_timeout`); the transport's send_timeout is for other senders.
+   */
+  busTimeout: number;
 }
 
 /** The RPC topic of each service. */
@@ -129,7 +134,7 @@ export function defaultServiceConfig(): ServiceConfig {
     executorPoolSize: 64,
     transportOptions: {},
     logLevel: 'info',
-    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false },
+    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
   };
 }

@@ -51,7 +51,7 @@ describe('a worker on a misconfigured broker', () => {
     expect(worker.lines.map((line) => line.msg)).toContain('stopped before start-up finished (still waiting for the broker or the database)');
   };
 
-  it('a wrong password is named ACCESS_REFUSED, in one line, and SIGTERM stops it cleanly', async () => {
+  it('a wrong password is named ACCESS_REFUSED, in one line, and SIGTERM stops it cleanly', { timeout: 3 * STARTUP_BOUND_MS }, async () => {
     const worker = start(await variant((url) => (url.password = 'not-the-password-42')));
     const warnings = await retryWarnings(worker, 2);
     for (const warning of warnings) {
@@ -63,7 +63,7 @@ describe('a worker on a misconfigured broker', () => {
     expect(JSON.stringify(worker.lines) + worker.stderr.join('')).not.toContain('not-the-password-42');
   });
 
-  it('an unknown virtual host is named as such', async () => {
+  it('an unknown virtual host is named as such', { timeout: 3 * STARTUP_BOUND_MS }, async () => {
     const vhost = `no_such_vhost_${suffix()}`;
     const worker = start(await variant((url) => (url.pathname = `/${vhost}`)));
     const [warning] = await retryWarnings(worker, 1);
@@ -72,7 +72,7 @@ describe('a worker on a misconfigured broker', () => {
     await expectCleanStop(worker);
   });
 
-  it('a closed port says nothing listens there; the start-up line of a two-host URL shows no password', async () => {
+  it('a closed port says nothing listens there; the start-up line of a two-host URL shows no password', { timeout: 3 * STARTUP_BOUND_MS }, async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     const url = `rabbit://nova:first-secret@127.0.0.1:${portA},nova:second-secret@127.0.0.1:${portB}/?rabbit_retry_interval=${RETRY_SECONDS}&rabbit_retry_backoff=0`;
     const worker = start(url);

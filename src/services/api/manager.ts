@@ -36,8 +36,9 @@ export class ApiManager implements Manager {
     if (insecure) throw new Error(`refusing to start the API: ${insecure}`);
     const api = new ComputeApi({
       db,
-      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
-      compute: createContractClient(computeContract, transport, { topic: config.topics.compute }),
+      // A bounded wait for the bus: a request answers 503 soon when the broker is down.
+      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler, sendTimeout: config.api.busTimeout }),
+      compute: createContractClient(computeContract, transport, { topic: config.topics.compute, sendTimeout: config.api.busTimeout }),
       config,
       logger,
     });
