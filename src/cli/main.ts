@@ -20,7 +20,12 @@ import { exitOnSignalDuringStartup, runUntilSignal } from './signals.js';
 /** Adds the settings `scope` uses (see COMMAND_SCOPES) as flags, plus --config-file, to a command. */
 function withSettings(command: Command, scope: string = command.name()): Command {
   command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver], [oslo_messaging_rabbit], [oslo_messaging_notifications])');
-  for (const option of optionsFor(scope)) {
+  const options = optionsFor(scope);
+  if (options.some((option) => option.iniOnly)) {
+    const names = options.filter((option) => option.iniOnly && option.section === 'oslo_messaging_rabbit').map((option) => option.key);
+    command.addHelpText('after', `\nTransport options go in [oslo_messaging_rabbit] of the --config-file, as in nova.conf, or in the\ntransport_url query (?name=value), which wins: ${names.join(', ')}.`);
+  }
+  for (const option of options) {
     if (option.iniOnly) continue;
     const placeholder = option.kind === 'bool' ? '[bool]' : `<${option.kind === 'list' ? 'list' : option.kind === 'string' ? 'value' : 'number'}>`;
     const flag = new Option(`${flagName(option)} ${placeholder}`, `${option.help} [${option.section}] ${option.key}, env ${envName(option)}`);
