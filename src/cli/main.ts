@@ -70,7 +70,7 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection) }, 'starting');
+  logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection), ...(config.notificationTransportUrl ? { notifications: redactUrlPasswords(config.notificationTransportUrl) } : {}) }, 'starting');
   const startup = exitOnSignalDuringStartup(logger);
   const runtime = await launch({ config, services, logger });
   startup.dispose();

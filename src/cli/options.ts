@@ -113,6 +113,10 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: SVC, help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
   { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: SVC, help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
+  {
+    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: SVC,
+    help: 'Message bus of the notifications when it is not transport_url. Default: transport_url.', apply: top('notificationTransportUrl'),
+  },
   { section: 'fake_driver', key: 'spawn_time', kind: 'int', scopes: ['compute'], help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },
   { section: 'fake_driver', key: 'fail_spawn', kind: 'bool', scopes: ['compute'], help: 'Fail every spawn on this host (exercises rescheduling). Default false.', apply: fake('failSpawn') },
   { section: 'fake_driver', key: 'memory_mb', kind: 'int', scopes: ['compute'], help: 'RAM the fake hypervisor reports. Default 800000.', apply: fake('memoryMb') },

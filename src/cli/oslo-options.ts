@@ -57,7 +57,7 @@ export const KNOWN_UNUSED: Readonly<Record<string, readonly string[]>> = {
     'heartbeat_rate', 'heartbeat_in_pthread', 'direct_mandatory_flag', 'use_queue_manager', 'hostname', 'processname',
     'rabbit_stream_fanout', 'rabbit_transient_quorum_queue', 'kombu_compression', 'ssl_version',
   ],
-  oslo_messaging_notifications: ['retry', 'transport_url'],
+  oslo_messaging_notifications: ['retry'],
   database: [
     'backend', 'slave_connection', 'mysql_sql_mode', 'mysql_wsrep_sync_wait', 'mysql_enable_ndb', 'connection_recycle_time',
     'max_overflow', 'pool_timeout', 'connection_trace', 'use_db_reconnect', 'db_retry_interval', 'db_inc_retry_interval',

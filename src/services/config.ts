@@ -88,6 +88,8 @@ export interface ServiceConfig {
   notificationDriver: 'messagingv2' | 'noop';
   /** Notification topics (`[notifications] topics`). */
   notificationTopics: string[];
+  /** Bus of the notifications (`[oslo_messaging_notifications] transport_url`); '' = `transportUrl`. */
+  notificationTransportUrl: string;
   /** RPC handlers running at once per service (`executor_thread_pool_size`). */
   executorPoolSize: number;
   /**
@@ -131,6 +133,7 @@ export function defaultServiceConfig(): ServiceConfig {
     availabilityZone: 'nova',
     notificationDriver: 'messagingv2',
     notificationTopics: ['notifications'],
+    notificationTransportUrl: '',
     executorPoolSize: 64,
     transportOptions: {},
     logLevel: 'info',
