@@ -6,10 +6,10 @@
  * option; options of a stock nova.conf that novarpc has no use for are one notice.
  */
 import { readFileSync } from 'node:fs';
-import ini from 'ini';
 import { resolveOptions } from '../rpc/transport-options.js';
 import { insecureApiProblem, resolveServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../services/config.js';
 import { iniWarnings, unknownEnvWarnings } from './config-warnings.js';
+import { parseNovaConf } from './nova-conf.js';
 import { envName, flagName, OPTIONS, parseValue, type OptionDef } from './options.js';
 
 /** Where settings come from. */
@@ -99,21 +99,13 @@ interface Collect {
 }
 
 function applyIni(input: ServiceConfigInput, text: string, source: string, collect: Required<Collect>): void {
-  const parsed = ini.parse(text) as Record<string, unknown>;
-  const sections = new Map<string, Record<string, unknown>>();
-  const rootKeys: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (value && typeof value === 'object' && !Array.isArray(value)) sections.set(name, value as Record<string, unknown>);
-    else rootKeys[name] = value;
-  }
-  sections.set('DEFAULT', { ...rootKeys, ...(sections.get('DEFAULT') ?? {}) });
+  const { entries, errors } = parseNovaConf(text);
+  collect.problems.push(...errors.map((error) => `${source} ${error}`));
   const unmatched: Array<{ section: string; key: string }> = [];
-  for (const [section, values] of sections) {
-    for (const [key, value] of Object.entries(values)) {
-      const option = iniOption(section, key);
-      if (option) set(input, option, iniValue(value), `${source} [${section}] ${key}`, collect);
-      else unmatched.push({ section, key });
-    }
+  for (const { section, key, value, line } of entries) {
+    const option = iniOption(section, key);
+    if (option) set(input, option, value, `${source}:${line} [${section}] ${key}`, collect);
+    else if (!unmatched.some((seen) => seen.section === section && seen.key === key)) unmatched.push({ section, key });
   }
   collect.warnings.push(...iniWarnings(source, unmatched));
 }
@@ -125,11 +117,6 @@ export function iniOption(section: string, key: string): OptionDef | undefined {
       (option.section === section && (option.key === key || option.aliases?.includes(key))) ||
       option.alsoIn?.some((place) => place.section === section && place.key === key),
   );
-}
-
-/** A repeated key (oslo's MultiStrOpt) arrives as an array: the values joined with commas. */
-function iniValue(value: unknown): string {
-  return Array.isArray(value) ? value.map(String).join(',') : String(value);
 }
 
 function applyEnv(input: ServiceConfigInput, env: Record<string, string | undefined>, collect: Collect): void {

@@ -203,3 +203,37 @@ describe('noauth2 stays on loopback', () => {
     expect(loadConfig({ flags: { 'api-listen': '0.0.0.0', 'api-auth-strategy': 'tokens', 'api-token-file': '/etc/tokens' }, runsApi: true }).config.api.listen).toBe('0.0.0.0');
   });
 });
+
+describe('nova.conf syntax, as oslo.config reads it', () => {
+  it('keeps # and ; inside values (passwords), drops comment lines and one pair of quotes', () => {
+    const text = [
+      '# a comment',
+      '; another',
+      '[DEFAULT]',
+      'transport_url = rabbit://nova:p#ss;w0rd@mq1:5672/',
+      'host: "compute-9"',
+      '[database]',
+      "connection = 'mysql://nova:s;cret@db1/nova'",
+    ].join('\n');
+    const { config } = loadConfig({ iniText: text });
+    expect(config.transportUrl).toBe('rabbit://nova:p#ss;w0rd@mq1:5672/');
+    expect(config.host).toBe('compute-9');
+    expect(config.databaseConnection).toBe('mysql://nova:s;cret@db1/nova');
+  });
+
+  it('reports every line that is not an option, with its line number, and every bad value, in one error', () => {
+    const text = ['[DEFAULT]', 'report_interval = soon', 'this line is wrong', '[api]', 'listen_port = x', '[broken', 'max_count = 3'].join('\n');
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ iniText: text, configFile: '/etc/novarpc/nova.conf' });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^\/etc\/novarpc\/nova\.conf line 3: "this line is wrong" is neither/),
+      expect.stringMatching(/^\/etc\/novarpc\/nova\.conf line 6: "\[broken" is neither/),
+      expect.stringMatching(/^\/etc\/novarpc\/nova\.conf:2 \[DEFAULT\] report_interval: .*must be a number/),
+      expect.stringMatching(/^\/etc\/novarpc\/nova\.conf:5 \[api\] listen_port: .*must be an integer/),
+    ]);
+  });
+});
