@@ -67,4 +67,19 @@ describe('novarpc at the front door', () => {
     expect(stderr).toMatch(/database unreachable, retrying in \d+ ms/);
     expect(stderr).not.toContain('db-secret');
   });
+
+  it('a worker retrying on a database without schema says what to do in one line, and stops cleanly on SIGTERM', { timeout: 2 * STARTUP_BOUND_MS }, async () => {
+    const worker = run(['network', '--host', 'no-schema', '--transport-url', 'memory://', '--database-connection', 'sqlite://']);
+    const deadline = Date.now() + STARTUP_BOUND_MS;
+    let warning: Record<string, unknown> | undefined;
+    while (!(warning = worker.lines.find((line) => String(line.msg).startsWith('could not register the service')))) {
+      if (worker.process.exitCode !== null || Date.now() > deadline) throw new Error(`no warning; ${JSON.stringify(worker.lines)} ${worker.stderr.join('')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(warning.msg).toContain('run novarpc db-sync');
+    expect(warning).not.toHaveProperty('err');
+    expect(String(warning.reason)).not.toContain('\n');
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(worker.lines.map((line) => line.msg)).toContain('stopped before start-up finished (still waiting for the broker or the database)');
+  });
 });
