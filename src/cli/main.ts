@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { envName, flagName, optionsFor } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
+import { runDbSync } from './db-sync.js';
 import { exitOnSignalDuringStartup, runUntilSignal } from './signals.js';
 
 /** Adds the settings `scope` uses (see COMMAND_SCOPES) as flags, plus --config-file, to a command. */
@@ -120,18 +121,7 @@ export function buildProgram(): Command {
   const dbSync = withSettings(program.command('db-sync').description('Run the database migrations and exit.'));
   dbSync.action(async () => {
     const { config } = configFor(dbSync, {}, { requireDatabase: 'always', runsApi: false });
-    const { createDb } = await import('../db/index.js');
-    // Retries of an unreachable database are reported on stderr as they happen.
-    const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
-    const db = await createDb({
-      url: config.databaseConnection,
-      migrate: true,
-      logger,
-      maxRetries: config.dbMaxRetries,
-      retryIntervalMs: config.dbRetryInterval * 1000,
-    });
-    process.stdout.write(`database at ${await db.migrations.currentVersion()} (${db.description})\n`);
-    await db.close();
+    await runDbSync(config, process.stdout);
   });
 
   const check = withSettings(program.command('check').description("Health check: exit 0 when this host's service heartbeats are fresh."))
