@@ -38,7 +38,7 @@ export class AmqpDriver implements Driver {
 
   publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void> {
     const declarations = this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]);
-    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations });
+    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, sendTimeoutMs: options?.sendTimeoutMs, declarations });
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
