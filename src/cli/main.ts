@@ -16,6 +16,7 @@ import { envName, flagName, OPTIONS } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
 import { runUntilSignal } from './signals.js';
+import { packageVersion } from './version.js';
 
 /** Adds every setting as a flag, plus --config-file, to a command. */
 function withSettings(command: Command): Command {
@@ -84,6 +85,7 @@ function withClient(command: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('novarpc')
     .description('oslo.messaging-compatible RPC for TypeScript, and a small Nova-like cloud built on it.')
+    .version(packageVersion(), '-V, --version', 'Print the novarpc version.')
     .showHelpAfterError();
   const worker = { autoMigrate: false };
   const describe: Array<[ServiceName | 'all', string, ServiceName[], ServiceConfigInput]> = [
@@ -163,12 +165,16 @@ export function buildProgram(): Command {
   return program;
 }
 
-const isMain = process.argv[1] && /(?:^|[\\/])main\.(?:js|ts)$/.test(process.argv[1]);
-if (isMain) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      process.stderr.write(`novarpc: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    });
+/** Runs the command line; a failure prints `novarpc: <message>` and exits 1. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error: unknown) {
+    process.stderr.write(`novarpc: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }
+
+// `node src/cli/main.ts` / `node dist/cli/main.js` still run it; the bin is cli/bin.js.
+const isMain = process.argv[1] && /(?:^|[\\/])main\.(?:js|ts)$/.test(process.argv[1]);
+if (isMain) void runCli(process.argv);
