@@ -9,7 +9,8 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../log/logger.js';
 import { launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
-import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
+import { serversListCommand, servicesCommand, type ClientOptions } from './client.js';
+import { bootCommand, DEFAULT_WAIT_TIMEOUT_S, parseTimeout, serversDeleteCommand, serversShowCommand } from './servers.js';
 import { loadConfig } from './config.js';
 import { runDemo } from './demo.js';
 import { envName, flagName, OPTIONS } from './options.js';
@@ -79,6 +80,12 @@ function withClient(command: Command): Command {
   return command
     .option('--endpoint <url>', 'Compute API endpoint (env NOVARPC_ENDPOINT). Default http://127.0.0.1:8774/v2.1')
     .option('--token <token>', 'X-Auth-Token; with noauth2 "user:project" (env NOVARPC_TOKEN). Default demo:demo');
+}
+
+function withWait(command: Command, until: string): Command {
+  return command
+    .option('--wait', `wait ${until}`)
+    .option('--timeout <seconds>', `with --wait: give up (exit 1) after this long. Default ${DEFAULT_WAIT_TIMEOUT_S}`, parseTimeout);
 }
 
 /** Builds the command tree. */
@@ -153,12 +160,15 @@ export function buildProgram(): Command {
   const servers = program.command('servers').description('Servers of the Compute API.');
   const list = withClient(servers.command('list').description('List servers with status, host and addresses.'));
   list.action(async () => serversListCommand(clientOptions(list), process.stdout));
-  const boot = withClient(program.command('boot').description('Boot a server through the API.'))
+  const show = withClient(servers.command('show').description('Show every field of one server.')).argument('<server>', 'server id or name');
+  show.action(async (server: string) => serversShowCommand(clientOptions(show), server, process.stdout));
+  const remove = withWait(withClient(servers.command('delete').description('Delete a server.')).argument('<server>', 'server id or name'), 'until the server is gone');
+  remove.action(async (server: string) => serversDeleteCommand(clientOptions(remove), server, remove.opts(), process.stdout));
+  const boot = withWait(withClient(program.command('boot').description('Boot a server through the API.'))
     .argument('<name>', 'server name')
     .option('--image <id>', 'image id (default: the first image)')
     .option('--flavor <id>', 'flavor id. Default 1', '1')
-    .option('--meta <key=value...>', 'metadata items')
-    .option('--wait', 'wait until ACTIVE or ERROR');
+    .option('--meta <key=value...>', 'metadata items'), 'until ACTIVE (exit 0) or ERROR (exit 1), printing each state change');
   boot.action(async (name: string) => bootCommand(clientOptions(boot), name, boot.opts(), process.stdout));
   const services = withClient(program.command('services').description('List services and whether they are up (admin).'));
   services.action(async () => servicesCommand(clientOptions(services), process.stdout));
