@@ -6,7 +6,7 @@
  * `novarpc servers|boot|services` are small API clients.
  */
 import { Command, Option } from 'commander';
-import { createLogger } from '../log/logger.js';
+import { createLogger, defaultLogFormat, LOG_FORMATS, type LogFormat } from '../log/logger.js';
 import { launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
 import { serversListCommand, servicesCommand, type ClientOptions } from './client.js';
@@ -54,7 +54,8 @@ function configFor(command: Command, defaults: ServiceConfigInput) {
 
 async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
   const { config, warnings } = configFor(command, defaults);
-  const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
+  const format = (command.opts().logFormat as LogFormat | undefined) ?? defaultLogFormat(process.stdout);
+  const logger = createLogger({ level: config.logLevel, base: { pid: process.pid }, format });
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
@@ -103,7 +104,8 @@ export function buildProgram(): Command {
     ['all', 'Run every service in this process.', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
   ];
   for (const [name, help, services, defaults] of describe) {
-    const command = withSettings(program.command(name).description(help));
+    const command = withSettings(program.command(name).description(help))
+      .addOption(new Option('--log-format <format>', 'pretty (human lines) or json (one object per line). Default: pretty when stdout is a terminal, else json').choices(LOG_FORMATS));
     command.action(async () => serve(command, services, defaults));
   }
 
