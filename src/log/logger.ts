@@ -3,7 +3,7 @@
  * and admin passwords never reach a log line, whatever layer logs them.
  */
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger } from 'pino';
 
@@ -65,11 +65,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
 }
 
-/** pino-pretty writing one line per entry (extra fields as JSON after the message). */
+/**
+ * pino-pretty's formatter writing one line per entry (extra fields as JSON after the
+ * message), synchronously, so no line is lost when the process exits right after it.
+ * pino-pretty is loaded here, on first use: programs that only log JSON never load it.
+ */
 function humanLines(destination: DestinationStream | undefined): DestinationStream {
-  return prettyStream({
-    destination: destination ?? 1,
-    sync: true,
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const format = prettyFactory({
     colorize: destination ? false : Boolean(process.stdout.isTTY),
     singleLine: true,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
@@ -77,6 +80,8 @@ function humanLines(destination: DestinationStream | undefined): DestinationStre
     // pino-pretty shows a `name` field as the logger's name; ours is a server's name.
     customPrettifiers: { name: (value: unknown) => `name=${String(value)}` },
   });
+  const out = destination ?? pino.destination({ dest: 1, sync: true });
+  return { write: (line: string) => out.write(format(line)) };
 }
 
 /** A logger that drops everything: the default for library objects given none. */

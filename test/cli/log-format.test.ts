@@ -30,7 +30,7 @@ function logOnce(format: LogFormat): string {
   return capture.text;
 }
 
-/** Runs `novarpc all --api-listen-port 0 <args>` until its API listens, stops it, returns its output. */
+/** Runs `novarpc all --api-listen-port 0 <args>` until its API answers, stops it with SIGTERM, returns its output. */
 function runAll(args: string[], viaTerminal = false): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const argv = ['--import', 'tsx', 'src/cli/bin.ts', 'all', '--host', 'log-format-host', '--api-listen', '127.0.0.1', '--api-listen-port', '0', ...args];
   const child = viaTerminal
@@ -38,9 +38,15 @@ function runAll(args: string[], viaTerminal = false): Promise<{ stdout: string; 
     : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
+  let stopping = false;
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString('utf8');
-    if (stdout.includes('Compute API listening') && child.exitCode === null) child.kill('SIGTERM');
+    const listening = stdout.split('\n').find((line) => line.includes('Compute API listening'));
+    const url = listening && /http:\/\/127\.0\.0\.1:\d+\/v2\.1/.exec(listening)?.[0];
+    if (!url || stopping) return;
+    stopping = true;
+    // Once the API has answered, the process is past start-up and handles SIGTERM.
+    void fetch(url).catch(() => undefined).then(() => child.kill('SIGTERM'));
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   return new Promise((done, fail) => {
@@ -95,6 +101,7 @@ describe('log formats', () => {
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.find((line) => line.includes('starting'))).toMatch(PRETTY_LINE);
     expect(lines.filter(isJson)).toEqual([]);
+    expect(lines.at(-1), 'no line lost at exit').toMatch(/INFO: stopped cleanly$/);
   }, 60_000);
 
   it('novarpc all --log-format json, and with no flag on a pipe, writes JSON lines', async () => {
@@ -103,7 +110,7 @@ describe('log formats', () => {
       expect(code).toBe(0);
       const entries = linesOf(stdout).map((line) => JSON.parse(line));
       expect(entries.find((entry) => entry.msg === 'starting')).toMatchObject({ level: 30, host: 'log-format-host' });
-      expect(entries.at(-1)).toHaveProperty('msg');
+      expect(entries.at(-1)).toMatchObject({ msg: 'stopped cleanly' });
     }
   }, 90_000);
 
