@@ -66,7 +66,7 @@ describe('the packed tarball, installed into a fresh project', () => {
     for (const command of ['api', 'scheduler', 'compute', 'network', 'all', 'demo', 'db-sync', 'servers', 'boot']) {
       expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     }
-  });
+  }, 60_000);
 
   it('--version is read from the installed package.json at run time', async () => {
     const manifestPath = join(app, 'node_modules/novarpc/package.json');
@@ -77,7 +77,7 @@ describe('the packed tarball, installed into a fresh project', () => {
     } finally {
       await writeFile(manifestPath, original);
     }
-  });
+  }, 60_000);
 
   it('the bin runs through a symlink elsewhere, as npm link and global installs make it', async () => {
     const bin = join(dir, 'global-bin');
@@ -87,7 +87,7 @@ describe('the packed tarball, installed into a fresh project', () => {
     expect(shown.stdout.trim()).toBe(version);
     const help = await sh(join(bin, 'novarpc'), ['servers', '--help'], dir, 30_000);
     expect(help.stdout).toContain('Usage: novarpc servers');
-  });
+  }, 60_000);
 
   it("the README's framework example is examples/quickstart.mjs and runs against the installed package", async () => {
     const example = await readFile(join(ROOT, 'examples/quickstart.mjs'), 'utf8');
@@ -100,7 +100,7 @@ describe('the packed tarball, installed into a fresh project', () => {
       'notes: any server (from alice); every server (from alice); host1 only (from alice)',
       'notification: calculator.host1 calculator.add.end {"result":3}',
     ]);
-  });
+  }, 60_000);
 
   it("the installed package's z builds a contract (README's examples/contract.mjs), and it type-checks as .mts with module nodenext", async () => {
     const example = await readFile(join(ROOT, 'examples/contract.mjs'), 'utf8');
@@ -120,7 +120,7 @@ describe('the packed tarball, installed into a fresh project', () => {
     };
     await writeFile(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
     await sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app, 90_000);
-  });
+  }, 120_000);
 
   it('npx novarpc works inside the repository itself', async () => {
     const shown = await sh('npx', ['--prefer-offline', 'novarpc', '--version'], ROOT, 120_000);
