@@ -1,12 +1,12 @@
 /**
- * novarpc installed as a user installs it: `npm pack` (which builds dist/ through the
- * `prepare` script), `npm install <tarball>` into a fresh project, then the bin through
+ * novarpc installed as a user installs it: `npm pack` of a checkout without dist/ (the
+ * `prepare` script must build it), `npm install <tarball>` into a fresh project, then the bin through
  * `npx`, through a symlink (as `npm link` and global installs make), the README's
  * examples run against the installed package on `memory://`, and the contract example
  * type-checked as TypeScript with `module: nodenext`.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,7 +42,13 @@ describe('the packed tarball, installed into a fresh project', () => {
   beforeAll(async () => {
     version = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version;
     dir = await mkdtemp(join(tmpdir(), 'novarpc-install-'));
-    const packed = await sh('npm', ['pack', '--pack-destination', dir, ...NPM_QUIET], ROOT, 120_000);
+    // A checkout as a fresh clone has it: sources, no dist/. Only `prepare` can build it.
+    const clone = join(dir, 'clone');
+    for (const file of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
+      await cp(join(ROOT, file), join(clone, file), { recursive: true });
+    }
+    await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+    const packed = await sh('npm', ['pack', '--pack-destination', dir, ...NPM_QUIET], clone, 120_000);
     const tarball = join(dir, packed.stdout.trim().split('\n').pop()!);
     const listing = await sh('tar', ['tzf', tarball], dir, 30_000);
     expect(listing.stdout).toContain('package/dist/cli/bin.js');
