@@ -25,6 +25,12 @@ export interface ClientOptions {
   versionCap?: string;
   /** Ask the server for heartbeats every N/2 s and fail when none comes within N s. */
   callMonitorTimeout?: number;
+  /**
+   * Seconds a send may wait for the broker (connection, channel, confirm) before it fails
+   * with TransportError; default the transport's `send_timeout`. An HTTP front end sets
+   * a few seconds so that it answers "unavailable" soon when the bus is down.
+   */
+  sendTimeout?: number;
 }
 
 /** Overrides for {@link RpcClient.prepare}. */
@@ -47,10 +53,10 @@ export class RpcClient {
 
   /** A new client with some target fields or options replaced. */
   prepare(overrides: PrepareOptions): RpcClient {
-    const { timeout, versionCap, callMonitorTimeout, ...targetFields } = overrides;
+    const { timeout, versionCap, callMonitorTimeout, sendTimeout, ...targetFields } = overrides;
     return new RpcClient(this.transport, this.target.with(targetFields), {
       ...this.options,
-      ...definedOnly({ timeout, versionCap, callMonitorTimeout }),
+      ...definedOnly({ timeout, versionCap, callMonitorTimeout, sendTimeout }),
     });
   }
 
@@ -78,12 +84,19 @@ export class RpcClient {
       const exchange = this.target.fanout ? `${topic}_fanout` : this.exchange;
       const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : this.routingKey(topic) }, { method, requestId: requestIdOf(context) });
       const headers = tracing.headersOf(span);
-      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, headers && { headers });
+      const options = headers === undefined ? this.castPublish : { ...this.castPublish, headers };
+      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, options);
       // No SDK (or not sampled): nothing to end, no extra await on the hot path.
       return span.isRecording() ? endWith(span, publish) : publish;
     }
     if (this.target.fanout) return driver.publishFanout(topic, body);
-    await driver.publishRequest(this.exchange, this.routingKey(topic), body);
+    await driver.publishRequest(this.exchange, this.routingKey(topic), body, this.castPublish);
+  }
+
+  /** Publish options of a cast: only a send bound, when this client has one. */
+  private get castPublish(): RequestPublishOptions | undefined {
+    const { sendTimeout } = this.options;
+    return sendTimeout === undefined ? undefined : { sendTimeoutMs: sendTimeout * 1000 };
   }
 
   /**
@@ -182,7 +195,8 @@ export class RpcClient {
     if (this.timing === undefined) {
       const timeoutMs = (this.options.timeout ?? this.transport.options.rpc_response_timeout) * 1000;
       const monitor = this.options.callMonitorTimeout;
-      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs } };
+      const sendTimeoutMs = this.options.sendTimeout === undefined ? undefined : this.options.sendTimeout * 1000;
+      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs, ...definedOnly({ sendTimeoutMs }) } };
     }
     return this.timing;
   }

@@ -51,6 +51,12 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   const { config, logger } = options;
   const telemetry = startTelemetry(config, options.services);
   const transport = openTransport(config, logger, options.bus, telemetry.transportConfig);
+  const separateNotifications = config.notificationTransportUrl !== '' && config.notificationTransportUrl !== config.transportUrl;
+  const notificationTransport = separateNotifications ? openTransport({ ...config, transportUrl: config.notificationTransportUrl }, logger, options.bus, telemetry.transportConfig) : transport;
+  const closeTransports = async () => {
+    await transport.close();
+    if (notificationTransport !== transport) await notificationTransport.close();
+  };
   let db: Db;
   try {
     db = await createDb({
@@ -60,9 +66,10 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
       maxPoolSize: config.dbMaxPoolSize,
       migrate: config.autoMigrate,
       maxRetries: -1,
+      retryIntervalMs: config.dbRetryInterval * 1000,
     });
   } catch (error) {
-    await transport.close();
+    await closeTransports();
     throw error;
   }
   const services: Service[] = [];
@@ -79,7 +86,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
     if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
     if (name === 'compute') {
       for (const host of options.computeHosts ?? [config.host]) {
-        const manager = new ComputeManager(deps(host, name));
+        const manager = new ComputeManager({ ...deps(host, name), notificationTransport });
         computes.set(host, manager);
         add(name, host, manager);
       }
@@ -92,7 +99,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   const stop = async () => {
     for (const service of [...services].reverse()) await service.stop();
     await telemetry.stop();
-    await transport.close();
+    await closeTransports();
     await db.close();
   };
   try {
@@ -112,6 +119,7 @@ export function openTransport(config: ServiceConfig, logger: Logger, bus?: Memor
     logger,
     bus,
     options: {
+      ...config.transportOptions,
       control_exchange: config.controlExchange,
       rpc_response_timeout: config.rpcResponseTimeout,
       executor_thread_pool_size: config.executorPoolSize,

@@ -89,6 +89,11 @@ export interface RequestPublishOptions {
   expirationMs?: number;
   /** Message headers (trace context); never part of the oslo body. */
   headers?: MessageHeaders;
+  /**
+   * How long this send may wait for the broker (a connection, a channel, a confirm)
+   * before it fails with TransportError; default the transport's `send_timeout`.
+   */
+  sendTimeoutMs?: number;
 }
 
 /** Headers sent beside the body (W3C trace context). */

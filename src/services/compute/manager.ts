@@ -35,6 +35,8 @@ import { confirmResize, resizeInstance, revertResize } from './resize.js';
 export interface ComputeManagerDeps {
   db: Db;
   transport: Transport;
+  /** Where notifications go (`[oslo_messaging_notifications] transport_url`); default `transport`. */
+  notificationTransport?: Transport;
   config: ServiceConfig;
   logger: Logger;
 }
@@ -52,7 +54,7 @@ export class ComputeManager implements Manager {
     this.trackBuild = buildTracker(transport, config.host);
     this.topic = config.topics.compute;
     this.driver = new FakeDriver(config.fakeDriver, config.host);
-    const notifier = new Notifier(transport, {
+    const notifier = new Notifier(deps.notificationTransport ?? transport, {
       publisherId: `compute.${config.host}`,
       topics: config.notificationTopics,
       driver: config.notificationDriver,
