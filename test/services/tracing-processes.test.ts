@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { startProcessCloud, waitSettled, type ProcessCloud } from '../support/process-cloud.js';
+import { startProcessCloud, waitSettled, type ProcessCloud, type ProcessCloudOptions } from '../support/process-cloud.js';
 import { brokerUrl, databaseUrl } from '../support/services.js';
 
 const SERVER = 2;
@@ -16,32 +16,42 @@ const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
-describe('one boot is one trace across four worker processes', () => {
-  let cloud: ProcessCloud;
-  let receiver: OtlpReceiver;
-
+/**
+ * A process cloud whose workers export their spans (configured by OTEL_* variables
+ * only) to a receiver of the test's own; stopped after the describe block's tests.
+ */
+function tracedCloud(options: Pick<ProcessCloudOptions, 'computes' | 'settings'>): { cloud: () => ProcessCloud; receiver: () => OtlpReceiver } {
+  let cloud: ProcessCloud | undefined;
+  let receiver: OtlpReceiver | undefined;
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
+    const otlp = await startOtlpReceiver();
+    receiver = otlp;
     cloud = await startProcessCloud({
+      ...options,
       transportUrl: await brokerUrl(),
       databaseServerUrl: await databaseUrl(),
-      computes: ['cmp-a'],
       workerEnv: () => ({
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         OTEL_BSP_SCHEDULE_DELAY: '200',
         OTEL_TRACES_SAMPLER: 'always_on',
       }),
     });
   }, 180_000);
-
   afterAll(async () => {
     await cloud?.stop();
     await receiver?.close();
   }, 60_000);
+  return { cloud: () => cloud!, receiver: () => receiver! };
+}
+
+describe('one boot is one trace across four worker processes', () => {
+  const traced = tracedCloud({ computes: ['cmp-a'] });
 
   it('POST /servers → scheduler → compute → network, parented across processes', async () => {
+    const cloud = traced.cloud();
+    const receiver = traced.receiver();
     const id = await cloud.boot('traced-0');
     const settled = await waitSettled(cloud, [id], 60_000);
     expect(settled.get(id)?.status).toBe('ACTIVE');
@@ -91,26 +101,11 @@ describe('one boot is one trace across four worker processes', () => {
 });
 
 describe('a failed boot is visible in its trace', () => {
-  let cloud: ProcessCloud;
-  let receiver: OtlpReceiver;
-
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    cloud = await startProcessCloud({
-      transportUrl: await brokerUrl(),
-      databaseServerUrl: await databaseUrl(),
-      computes: ['cmp-bad'],
-      settings: { fake_driver: { fail_spawn: true } },
-      workerEnv: () => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200' }),
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    await cloud?.stop();
-    await receiver?.close();
-  }, 60_000);
+  const traced = tracedCloud({ computes: ['cmp-bad'], settings: { fake_driver: { fail_spawn: true } } });
 
   it('the compute reschedules (span event, error status) and the scheduler sets ERROR, in one trace', async () => {
+    const cloud = traced.cloud();
+    const receiver = traced.receiver();
     const id = await cloud.boot('doomed-0');
     expect((await waitSettled(cloud, [id], 60_000)).get(id)?.status).toBe('ERROR');
     let trace: ReceivedSpan[] = [];

@@ -27,12 +27,7 @@ describe('RPC spans (memory transport)', () => {
   it('a cast to a server that calls another: one trace, producer → consumer → call → producer → consumer', async () => {
     const tracing = memoryTracing();
     const bus = new MemoryBus();
-    const bodies: string[] = [];
-    const tap = bus.publish.bind(bus);
-    bus.publish = (exchange, routingKey, body, expirationMs, headers) => {
-      bodies.push(body.toString('utf8'));
-      return tap(exchange, routingKey, body, expirationMs, headers);
-    };
+    const published = tapBus(bus);
     const network = new RpcServer(open(bus, tracing.provider), { topic: 'network', server: 'net1' }, [
       { methods: { allocate: () => ({ address: '10.0.0.2' }) } },
     ]);
@@ -90,6 +85,7 @@ describe('RPC spans (memory transport)', () => {
     expect(msgId).toMatch(/^[0-9a-f]{32}$/);
     expect(allocateSend.attributes['messaging.message.conversation_id']).toBe(msgId);
     // Trace context travels in headers only: the oslo bodies carry no trace of it.
+    const bodies = published.map((message) => message.body);
     expect(bodies.length).toBeGreaterThanOrEqual(3);
     for (const body of bodies) expect(body).not.toMatch(/traceparent|tracestate|[0-9a-f]{32}-[0-9a-f]{16}/);
   });
@@ -132,30 +128,20 @@ describe('RPC spans (memory transport)', () => {
   it('with no SDK registered (the default) casts and calls carry no headers and work as before', async () => {
     memoryTracing(); // context manager and propagator registered, but no global TracerProvider
     const bus = new MemoryBus();
-    const headers: unknown[] = [];
-    const tap = bus.publish.bind(bus);
-    bus.publish = (exchange, routingKey, body, expirationMs, messageHeaders) => {
-      headers.push(messageHeaders);
-      return tap(exchange, routingKey, body, expirationMs, messageHeaders);
-    };
+    const published = tapBus(bus);
     const server = new RpcServer(open(bus, undefined), { topic: 'network', server: 'net1' }, [{ methods: { ping: () => 'pong', note: () => undefined } }]);
     await server.start();
     servers.push(server);
     const client = new RpcClient(open(bus, undefined), { topic: 'network' });
     expect(await client.call(context, 'ping')).toBe('pong');
     await client.cast(context, 'note');
-    expect(headers).toEqual([undefined, undefined, undefined]);
+    expect(published.map((message) => message.headers)).toEqual([undefined, undefined, undefined]);
   });
 
   it('with tracerProvider: false there are no spans and no headers', async () => {
     const tracing = memoryTracing();
     const bus = new MemoryBus();
-    const headers: unknown[] = [];
-    const tap = bus.publish.bind(bus);
-    bus.publish = (exchange, routingKey, body, expirationMs, messageHeaders) => {
-      headers.push(messageHeaders);
-      return tap(exchange, routingKey, body, expirationMs, messageHeaders);
-    };
+    const published = tapBus(bus);
     const server = new RpcServer(open(bus, false), { topic: 'network', server: 'net1' }, [{ methods: { ping: () => 'pong' } }]);
     await server.start();
     servers.push(server);
@@ -164,10 +150,21 @@ describe('RPC spans (memory transport)', () => {
       expect(await client.call(context, 'ping')).toBe('pong');
       outer.end();
     });
-    expect(headers).toEqual([undefined, undefined]);
+    expect(published.map((message) => message.headers)).toEqual([undefined, undefined]);
     expect(tracing.spans().map((span) => span.name)).toEqual(['outer']);
   });
 });
+
+/** Every message published on `bus` from now on (live array): body text and headers. */
+function tapBus(bus: MemoryBus): Array<{ body: string; headers: unknown }> {
+  const published: Array<{ body: string; headers: unknown }> = [];
+  const publish = bus.publish.bind(bus);
+  bus.publish = (exchange, routingKey, body, expirationMs, headers) => {
+    published.push({ body: body.toString('utf8'), headers });
+    return publish(exchange, routingKey, body, expirationMs, headers);
+  };
+  return published;
+}
 
 async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
