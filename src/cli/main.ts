@@ -24,7 +24,7 @@ import { processNameOf } from '../services/telemetry/runtime-telemetry.js';
 
 /** Adds the settings `scope` uses (see COMMAND_SCOPES) as flags, plus --config-file, to a command. */
 function withSettings(command: Command, scope: string = command.name()): Command {
-  command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver], [oslo_messaging_rabbit], [oslo_messaging_notifications])');
+  command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver], [metrics], [oslo_messaging_rabbit], [oslo_messaging_notifications])');
   const options = optionsFor(scope);
   if (options.some((option) => option.iniOnly)) {
     const names = options.filter((option) => option.iniOnly && option.section === 'oslo_messaging_rabbit').map((option) => option.key);
