@@ -32,7 +32,10 @@ export function iniWarnings(source: string, unmatched: ReadonlyArray<{ section: 
       if (!unused.includes(`[${section}]`)) unused.push(`[${section}]`);
       continue;
     }
-    const candidates = OPTIONS.filter((option) => option.section === section).flatMap((option) => [option.key, ...(option.aliases ?? [])]);
+    const candidates = OPTIONS.flatMap((option) => [
+      ...(option.section === section ? [option.key, ...(option.aliases ?? [])] : []),
+      ...(option.alsoIn ?? []).filter((place) => place.section === section).map((place) => place.key),
+    ]);
     const near = KNOWN_UNUSED[section]?.includes(key) ? undefined : closest(key, candidates);
     if (near !== undefined && distance(key, near) <= typoBound(key)) {
       warnings.push(`${source}: [${section}] ${key} is not a novarpc option and is ignored; did you mean ${near}?`);
