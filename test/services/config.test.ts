@@ -134,6 +134,15 @@ describe('configuration', () => {
     expect([transportUrl.username, transportUrl.password]).toEqual([services.rabbitmq!.environment!.RABBITMQ_DEFAULT_USER, services.rabbitmq!.environment!.RABBITMQ_DEFAULT_PASS]);
   });
 
+  it("the README's deployment nova.conf is accepted for the API as it is, and only because it uses tokens off loopback", () => {
+    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
+    const iniText = /```ini\n(# \/etc\/novarpc\/nova\.conf\n[\s\S]*?)```/.exec(readme)![1]!;
+    const { config, warnings } = loadConfig({ iniText, runsApi: true, requireDatabase: 'bus' });
+    expect(warnings).toEqual([]);
+    expect(config.api).toMatchObject({ listen: '0.0.0.0', authStrategy: 'tokens' });
+    expect(() => loadConfig({ iniText: iniText.replace(/auth_strategy = tokens\n/, ''), runsApi: true })).toThrow(/allow_insecure_noauth/);
+  });
+
   it('the Dockerfile runs the compiled CLI that package.json names as the bin', () => {
     const dockerfile = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8');
     const bin = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { bin: { novarpc: string } }).bin.novarpc;
