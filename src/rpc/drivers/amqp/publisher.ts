@@ -18,7 +18,7 @@ import { MessageUndeliverable, TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { BrokerConnection } from './connection.js';
 
-/** Properties on every message, as kombu sends them (spec §2.1). */
+/** Properties on every message, as kombu sends them (docs/wire-format.md §2.1). */
 export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
   contentType: 'application/json',
   contentEncoding: 'utf-8',
