@@ -109,7 +109,7 @@ describe('configuration', () => {
       const [subcommand, ...args] = service.command;
       expect(commands.has(subcommand!), `${name}: novarpc ${subcommand}`).toBe(true);
       const flags = flagsOf(args);
-      const known = new Set(OPTIONS.map((option) => flagName(option).slice(2)));
+      const known = new Set(optionsFor(subcommand!).filter((option) => !option.iniOnly).map((option) => flagName(option).slice(2)));
       for (const flag of Object.keys(flags)) expect(known.has(flag), `${name}: --${flag}`).toBe(true);
       const { config, warnings } = loadConfig({ env: service.environment, flags, defaults: {}, runsApi: subcommand === 'api', requireDatabase: 'bus' });
       expect(warnings).toEqual([]);
