@@ -7,7 +7,7 @@ import { KNOWN_UNUSED } from './oslo-options.js';
 import { envName, OPTIONS } from './options.js';
 
 /** `NOVARPC_*` variables that belong to the tests, the benchmarks and the client commands, not to the service options. */
-const OTHER_VARIABLES = [/^NOVARPC_TEST_/, /^NOVARPC_BENCH_/, /^NOVARPC_ENDPOINT$/, /^NOVARPC_TOKEN$/, /^NOVARPC_LOG_FORMAT$/];
+const OTHER_VARIABLES = [/^NOVARPC_TEST_/, /^NOVARPC_BENCH_/, /^NOVARPC_ENDPOINT$/, /^NOVARPC_TOKEN$/];
 
 /** One warning per `NOVARPC_*` variable that is not an option, naming the closest real one. */
 export function unknownEnvWarnings(env: Record<string, string | undefined>): string[] {
