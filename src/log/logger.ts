@@ -59,28 +59,29 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     base: options.base ?? {},
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
   };
+  // stdout is written synchronously: with pino's default asynchronous writer, lines still
+  // waiting for a full pipe were lost when a stopping worker exited.
+  const out = options.destination ?? pino.destination({ dest: 1, sync: true });
   // Redaction happens in pino before a line is serialized, so both formats see the same
   // censored values: the pretty printer only reformats what JSON would have carried.
-  const destination = options.format === 'pretty' ? humanLines(options.destination) : options.destination;
-  return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+  return pino(pinoOptions, options.format === 'pretty' ? humanLines(out, !options.destination && Boolean(process.stdout.isTTY)) : out);
 }
 
 /**
  * pino-pretty's formatter writing one line per entry (extra fields as JSON after the
- * message), synchronously, so no line is lost when the process exits right after it.
+ * message) in the write call itself (its stream form transforms asynchronously).
  * pino-pretty is loaded here, on first use: programs that only log JSON never load it.
  */
-function humanLines(destination: DestinationStream | undefined): DestinationStream {
+function humanLines(out: DestinationStream, colorize: boolean): DestinationStream {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const format = prettyFactory({
-    colorize: destination ? false : Boolean(process.stdout.isTTY),
+    colorize,
     singleLine: true,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
     ignore: 'hostname,pid',
     // pino-pretty shows a `name` field as the logger's name; ours is a server's name.
     customPrettifiers: { name: (value: unknown) => `name=${String(value)}` },
   });
-  const out = destination ?? pino.destination({ dest: 1, sync: true });
   return { write: (line: string) => out.write(format(line)) };
 }
 
@@ -89,10 +90,18 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
+/** Query-string keys whose values are secrets (`?password=`, `&ssl_key_password=`, `?token=`). */
+const SECRET_QUERY_KEY = /([?&;](?:[a-z0-9_.-]*?(?:password|passwd|pwd|secret|token|auth)[a-z0-9_.-]*)=)[^&;#\s]*/gi;
+
 /**
- * Hides the password of every `scheme://user:password@host` in a string, so URLs can be
- * logged or put in error messages.
+ * The single password-masking function of novarpc: every URL, error message or log
+ * field that may hold a credential goes through it before it is shown. It hides the
+ * password of every `scheme://user:password@host` including each host of a failover
+ * list (`rabbit://u:p1@h1,u:p2@h2`), and the value of credential-like query keys
+ * (`?password=`, `?auth_token=`). User names and hosts stay visible.
  */
 export function redactUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/|,)([^:/@,\s]*):([^@/\s]*)@/gi, '$1$2:***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/|,)([^:/@,\s]*):([^/\s,]*)@/gi, '$1$2:***@')
+    .replace(SECRET_QUERY_KEY, '$1***');
 }
