@@ -81,13 +81,15 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   const tracing = await startTracingSdk(process.env, processNameOf(services));
   if (tracing) logger.info({ exporter: process.env.OTEL_TRACES_EXPORTER }, 'OpenTelemetry tracing on');
   const runtime = await launch({ config, services, logger });
-  startup.dispose();
-  if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
   const stop = async () => {
     await runtime.stop();
     await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
   };
-  await runUntilSignal({ stop }, config.gracefulShutdownTimeout, logger);
+  // The graceful handler is in place before the start-up one goes: no moment without one.
+  const stopped = runUntilSignal({ stop }, config.gracefulShutdownTimeout, logger);
+  startup.dispose();
+  if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
+  await stopped;
 }
 
 function clientOptions(command: Command): ClientOptions {
