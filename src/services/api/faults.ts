@@ -13,7 +13,6 @@ const FAULT_NAMES: Record<number, string> = {
   403: 'forbidden',
   404: 'itemNotFound',
   405: 'badMethod',
-  406: 'notAcceptable',
   409: 'conflictingRequest',
   413: 'overLimit',
   415: 'badMediaType',
