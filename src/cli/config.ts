@@ -76,7 +76,9 @@ function set(input: ServiceConfigInput, option: OptionDef, raw: string, source: 
 function validate(config: ServiceConfig): void {
   const problems: string[] = [];
   if (!['messagingv2', 'noop'].includes(config.notificationDriver)) problems.push(`notifications.driver must be messagingv2 or noop, got "${config.notificationDriver}"`);
-  if (!['noauth2', 'tokens'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2 or tokens, got "${config.api.authStrategy}"`);
+  if (!['noauth2', 'tokens', 'keystone'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2, tokens or keystone, got "${config.api.authStrategy}"`);
+  if (config.api.authStrategy === 'keystone' && !config.identity.usersFile) problems.push('api.auth_strategy = keystone needs identity.users_file');
+  if (!(config.identity.tokenExpiration > 0)) problems.push(`identity.token_expiration must be positive, got ${config.identity.tokenExpiration}`);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(config.logLevel)) problems.push(`log_level "${config.logLevel}" is not a pino level`);
   if (!config.host) problems.push('host must not be empty');
   for (const [name, value] of [['report_interval', config.reportInterval], ['service_down_time', config.serviceDownTime], ['periodic_interval', config.periodicInterval]] as const) {

@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { envName, flagName, OPTIONS } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
+import { hashPasswordCommand } from './identity.js';
 import { runUntilSignal } from './signals.js';
 
 /** Adds every setting as a flag, plus --config-file, to a command. */
@@ -120,6 +121,14 @@ export function buildProgram(): Command {
     const { config } = configFor(check, {});
     process.exitCode = await checkService(config, service, process.stdout);
   });
+
+  const identity = program.command('identity').description('Helpers for the built-in Identity endpoint ([identity] users_file).');
+  identity
+    .command('hash-password')
+    .description('Read a password on stdin; print its scrypt$salt$hash form for a users file line.')
+    .action(async () => {
+      process.exitCode = await hashPasswordCommand(process.stdin, process.stdout, process.stderr);
+    });
 
   const dlq = program
     .command('dlq')

@@ -28,6 +28,9 @@ const top = <K extends keyof ServiceConfigInput>(key: K) => (config: ServiceConf
 const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['api']>[K]) => {
   config.api = { ...config.api, [key]: value };
 };
+const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['identity']>[K]) => {
+  config.identity = { ...config.identity, [key]: value };
+};
 const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
   config.topics = { ...config.topics, [key]: value };
 };
@@ -63,8 +66,11 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'database', key: 'auto_migrate', kind: 'bool', help: 'Run schema migrations at start-up. Default true for api/all/demo, false for workers.', apply: top('autoMigrate') },
   { section: 'api', key: 'listen', aliases: ['osapi_compute_listen'], kind: 'string', help: 'Address the API listens on. Default 0.0.0.0.', apply: api('listen') },
   { section: 'api', key: 'listen_port', aliases: ['osapi_compute_listen_port'], kind: 'int', help: 'Port of the API. Default 8774.', apply: api('port') },
-  { section: 'api', key: 'auth_strategy', kind: 'string', help: 'noauth2 (token "user:project"; user admin is admin) or tokens (token_file). Default noauth2.', apply: api('authStrategy') },
+  { section: 'api', key: 'auth_strategy', kind: 'string', help: 'noauth2 (token "user:project"; user admin is admin), tokens (token_file) or keystone (tokens of the built-in /identity endpoint; needs [identity] users_file). Default noauth2.', apply: api('authStrategy') },
   { section: 'api', key: 'token_file', kind: 'string', help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
+  { section: 'api', key: 'public_endpoint', kind: 'string', help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
+  { section: 'identity', key: 'users_file', kind: 'string', help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
+  { section: 'identity', key: 'token_expiration', kind: 'int', help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
   { section: 'api', key: 'max_count', kind: 'int', help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'notifications', key: 'driver', kind: 'string', help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
   { section: 'notifications', key: 'topics', kind: 'list', help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },

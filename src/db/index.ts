@@ -39,3 +39,6 @@ export * from './services.js';
 export * from './compute-nodes.js';
 export * from './networks.js';
 export * from './fixed-ips.js';
+export * from './flavor-extras.js';
+export * from './quotas.js';
+export * from './identity-tokens.js';

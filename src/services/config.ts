@@ -23,12 +23,25 @@ export interface ApiConfig {
   listen: string;
   /** Port (`osapi_compute_listen_port`); 0 picks a free one. */
   port: number;
-  /** `noauth2` (token `user:project`, admin when user is `admin`) or `tokens` (a token file). */
-  authStrategy: 'noauth2' | 'tokens';
+  /**
+   * `noauth2` (token `user:project`, admin when user is `admin`), `tokens` (a token file)
+   * or `keystone` (only tokens the built-in Identity endpoint issued).
+   */
+  authStrategy: 'noauth2' | 'tokens' | 'keystone';
   /** For `tokens`: lines `TOKEN USER PROJECT [admin]`. */
   tokenFile: string;
   /** Most servers one POST /servers may create. */
   maxCount: number;
+  /** Base URL of the catalog's endpoints (`public_endpoint`); '' = the address a request came to. */
+  publicEndpoint: string;
+}
+
+/** The built-in Identity endpoint (`[identity]`). */
+export interface IdentityConfig {
+  /** Lines `USER PASSWORD PROJECT [admin]` (PASSWORD plaintext or `scrypt$salt$hash`); '' = no identity endpoint. */
+  usersFile: string;
+  /** Seconds a token lives (`token_expiration`). */
+  tokenExpiration: number;
 }
 
 /** The RPC topic of each service. */
@@ -81,13 +94,15 @@ export interface ServiceConfig {
   /** pino level (`log_level`; `debug = true` means debug). */
   logLevel: string;
   api: ApiConfig;
+  identity: IdentityConfig;
   fakeDriver: FakeDriverConfig;
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity'>> & {
   topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
+  identity?: Partial<IdentityConfig>;
   fakeDriver?: Partial<FakeDriverConfig>;
 };
 
@@ -114,7 +129,8 @@ export function defaultServiceConfig(): ServiceConfig {
     notificationTopics: ['notifications'],
     executorPoolSize: 64,
     logLevel: 'info',
-    api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100 },
+    api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '' },
+    identity: { usersFile: '', tokenExpiration: 3600 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
   };
 }
@@ -128,6 +144,7 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ...defaults,
     ...defined(input),
     api: { ...defaults.api, ...defined(input.api) },
+    identity: { ...defaults.identity, ...defined(input.identity) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;

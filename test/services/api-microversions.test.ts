@@ -37,21 +37,21 @@ describe('Compute API microversions', () => {
     for (const asked of ['2.0', '2.999', '3.1']) {
       const answer = await get('/flavors', { 'openstack-api-version': `compute ${asked}` });
       expect(answer.status).toBe(406);
-      expect(await answer.json()).toEqual({
+      expect((await answer.json()) as any).toEqual({
         computeFault: { code: 406, message: `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is ${MAX_MICROVERSION}.` },
       });
     }
     const bad = await get('/flavors', { 'x-openstack-nova-api-version': 'two' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).badRequest.message).toMatch(/invalid format/);
+    expect(((await bad.json()) as any).badRequest.message).toMatch(/invalid format/);
   });
 
   it('states min and max in the version documents, which need no token', async () => {
     const v21 = await fetch(cloud.endpoint);
     expect(v21.status).toBe(200);
-    expect((await v21.json()).version).toMatchObject({ id: 'v2.1', version: MAX_MICROVERSION, min_version: '2.1' });
+    expect(((await v21.json()) as any).version).toMatchObject({ id: 'v2.1', version: MAX_MICROVERSION, min_version: '2.1' });
     const root = await fetch(cloud.endpoint.replace('/v2.1', '/'));
-    const current = (await root.json()).versions.find((v: { id: string }) => v.id === 'v2.1');
+    const current = ((await root.json()) as any).versions.find((v: { id: string }) => v.id === 'v2.1');
     expect(current).toMatchObject({ version: MAX_MICROVERSION, min_version: '2.1' });
   });
 });

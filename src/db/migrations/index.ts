@@ -9,9 +9,22 @@ import { flavorsAndImages } from './001_flavors_and_images.js';
 import { instances } from './002_instances.js';
 import { servicesAndComputeNodes } from './003_services_and_compute_nodes.js';
 import { networks } from './004_networks.js';
+import { identityTokens } from './005_identity_tokens.js';
+import { quotas } from './006_quotas.js';
+import { flavorExtraSpecsAndAccess } from './007_flavor_extra_specs_and_access.js';
+import { serviceUuidsAndForcedDown } from './008_service_uuids_and_forced_down.js';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS: readonly DbMigration[] = [flavorsAndImages, instances, servicesAndComputeNodes, networks];
+export const MIGRATIONS: readonly DbMigration[] = [
+  flavorsAndImages,
+  instances,
+  servicesAndComputeNodes,
+  networks,
+  identityTokens,
+  quotas,
+  flavorExtraSpecsAndAccess,
+  serviceUuidsAndForcedDown,
+];
 
 /** The tables the migrations create. */
 export const MIGRATED_TABLES: readonly string[] = [
@@ -27,6 +40,10 @@ export const MIGRATED_TABLES: readonly string[] = [
   'compute_nodes',
   'networks',
   'fixed_ips',
+  'identity_tokens',
+  'quotas',
+  'instance_type_extra_specs',
+  'instance_type_projects',
 ];
 
 /** A knex migration source serving {@link MIGRATIONS}. */

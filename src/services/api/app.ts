@@ -12,6 +12,9 @@ import type { ServiceConfig } from '../config.js';
 import type { Authenticator } from './auth.js';
 import type { ComputeApi } from './compute-api.js';
 import { ApiFault, faultBody, toFault } from './faults.js';
+import { identityRoutes } from './identity/routes.js';
+import type { IdentityService } from './identity/tokens.js';
+import { imageRoutes } from './image/routes.js';
 import { adminRoutes } from './routes/admin.js';
 import { catalogueRoutes } from './routes/catalogue.js';
 import { param } from './routes/context.js';
@@ -27,6 +30,8 @@ export interface ApiAppDeps {
   config: ServiceConfig;
   logger: Logger;
   authenticate: Authenticator;
+  /** The built-in Identity endpoint, served at /identity when present. */
+  identity?: IdentityService | undefined;
 }
 
 const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -74,16 +79,18 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     void reply.code(404).send(faultBody(404, 'The resource could not be found.'));
   });
 
+  const authenticate = (request: FastifyRequest) =>
+    Promise.resolve(
+      deps.authenticate({ token: header(request, 'x-auth-token'), requestId: request.id, globalRequestId: globalRequestId(request), remoteAddress: request.ip }),
+    );
+  const publicEndpoint = deps.config.api.publicEndpoint;
   void app.register(computeVersionRoutes);
+  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint }), { prefix: '/identity' });
+  void app.register(imageRoutes({ db: deps.db, authenticate, publicEndpoint }), { prefix: '/image' });
   const compute = async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (request, reply) => applyMicroversion(request, reply));
     scope.addHook('preHandler', async (request) => {
-      const context = deps.authenticate({
-        token: header(request, 'x-auth-token'),
-        requestId: request.id,
-        globalRequestId: globalRequestId(request),
-        remoteAddress: request.ip,
-      });
+      const context = await authenticate(request);
       const pathProject = param(request, 'project_id');
       if (pathProject && pathProject !== context.projectId && !context.isAdmin) {
         throw new ApiFault(400, `Malformed request URL: URL's project_id '${pathProject}' doesn't match Context's project_id '${context.projectId}'`);

@@ -14,6 +14,8 @@ import type { Manager } from '../service.js';
 import { buildApiApp } from './app.js';
 import { noauth2, tokenFile, type Authenticator } from './auth.js';
 import { ComputeApi } from './compute-api.js';
+import { IdentityService } from './identity/tokens.js';
+import { loadUsersFile } from './identity/users.js';
 
 /** What the API manager needs. */
 export interface ApiManagerDeps {
@@ -39,7 +41,10 @@ export class ApiManager implements Manager {
       config,
       logger,
     });
-    this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config) });
+    const identity = config.identity.usersFile
+      ? new IdentityService({ db, users: loadUsersFile(config.identity.usersFile), tokenExpiration: config.identity.tokenExpiration })
+      : undefined;
+    this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config, identity), identity });
   }
 
   /** `http://host:port` once listening. */
@@ -67,7 +72,11 @@ export class ApiManager implements Manager {
 }
 
 /** The authenticator the config asks for. */
-export function authenticator(config: ServiceConfig): Authenticator {
+export function authenticator(config: ServiceConfig, identity?: IdentityService): Authenticator {
+  if (config.api.authStrategy === 'keystone') {
+    if (!identity) throw new Error('auth_strategy = keystone needs [identity] users_file');
+    return identity.authenticator();
+  }
   if (config.api.authStrategy === 'tokens') {
     if (!config.api.tokenFile) throw new Error('auth_strategy = tokens needs [api] token_file');
     return tokenFile(config.api.tokenFile);
