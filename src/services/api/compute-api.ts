@@ -14,6 +14,7 @@ import { failInstance } from '../instance-errors.js';
 import type { schedulerContract } from '../scheduler/contract.js';
 import { TaskState, VmState } from '../states.js';
 import { CatalogueCache } from './catalogue-cache.js';
+import { checkBootQuota } from './quotas.js';
 import { ApiFault, badRequest } from './faults.js';
 import type { ServerDetails } from './views.js';
 
@@ -63,8 +64,10 @@ export class ComputeApi {
     if (count > this.deps.config.api.maxCount) {
       throw new ApiFault(403, `Quota exceeded: requested ${count} servers, at most ${this.deps.config.api.maxCount} per request.`);
     }
+    // Nova boots as many of max_count as the project's quota allows, and refuses below min_count.
+    const bootCount = await checkBootQuota(this.deps.db, ctx, flavor, minCount, count);
     const created: InstanceRow[] = [];
-    for (let index = 0; index < count; index++) {
+    for (let index = 0; index < bootCount; index++) {
       const name = count > 1 ? `${request.name}-${index + 1}` : request.name;
       created.push(await this.createOne(ctx, request, name, flavor));
     }
