@@ -23,6 +23,7 @@ import { param } from './routes/context.js';
 import { applyMicroversion, checkRouteRange, type Microversion } from './microversion.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { serverResourceRoutes } from './routes/server-resources.js';
 import { serverRoutes } from './routes/servers.js';
 import { computeVersionRoutes } from './versions.js';
 
@@ -106,6 +107,7 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     metadataRoutes(scope, deps.db);
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
+    serverResourceRoutes(scope, deps.api);
     quotaRoutes(scope, deps.db);
     availabilityZoneRoutes(scope, deps.db, deps.config);
     flavorExtraRoutes(scope, deps.db);
