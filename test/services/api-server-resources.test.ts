@@ -198,6 +198,26 @@ describe('Compute API: resources around servers', () => {
     expect(legacy).toHaveProperty('memory', 512 * 1024);
   });
 
+  it('live migration (admin): the server moves to the other host while ACTIVE, keeping addresses and console', async () => {
+    const server = await bootActive('mover');
+    const source = (await cloud.request('GET', `/servers/${server.id}`, undefined, ADMIN)).body.server['OS-EXT-SRV-ATTR:host'];
+    const before = (await act(server.id, { 'os-getConsoleOutput': {} })).body.output;
+    const used = async () => Object.fromEntries((await cloud.request('GET', '/os-hypervisors/detail', undefined, ADMIN)).body.hypervisors.map((h: any) => [h.hypervisor_hostname, h.memory_mb_used]));
+    const usedBefore = await used();
+    expect((await act(server.id, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, USER, '2.25')).status).toBe(403);
+    expect((await act(server.id, { 'os-migrateLive': { host: source, block_migration: 'auto' } }, ADMIN, '2.25')).status).toBe(400);
+    expect((await act(server.id, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, ADMIN, '2.25')).status).toBe(202);
+    const moved = await cloud.waitFor(server.id, ['ACTIVE'], ADMIN);
+    expect(moved['OS-EXT-SRV-ATTR:host']).not.toBe(source);
+    expect(moved.addresses).toEqual(server.addresses);
+    const usedAfter = await used();
+    expect(usedAfter[source]).toBe(usedBefore[source] - 512);
+    expect(usedAfter[moved['OS-EXT-SRV-ATTR:host']]).toBe(usedBefore[moved['OS-EXT-SRV-ATTR:host']] + 512);
+    expect((await act(server.id, { 'os-getConsoleOutput': {} })).body.output).toContain(before);
+    const actions = (await cloud.request('GET', `/servers/${server.id}/os-instance-actions`)).body.instanceActions;
+    expect(actions[0].action).toBe('live-migration');
+  });
+
   it('evacuate: refused while the source compute is up; after it dies the server is rebuilt elsewhere with its id, address, metadata and key', async () => {
     await at('2.2', 'POST', '/os-keypairs', { keypair: { name: 'evackey' } });
     const server = await bootActive('evacuee', { key_name: 'evackey', metadata: { role: 'db' } });
