@@ -13,6 +13,7 @@ import { identityTokens } from './005_identity_tokens.js';
 import { quotas } from './006_quotas.js';
 import { flavorExtraSpecsAndAccess } from './007_flavor_extra_specs_and_access.js';
 import { serviceUuidsAndForcedDown } from './008_service_uuids_and_forced_down.js';
+import { flavorDescription } from './009_flavor_description.js';
 import { keypairsAndSecurityGroups } from './010_keypairs_and_security_groups.js';
 import { floatingIpsAndPorts } from './011_floating_ips_and_ports.js';
 import { instanceLockAndKey } from './012_instance_lock_and_key.js';
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly DbMigration[] = [
   quotas,
   flavorExtraSpecsAndAccess,
   serviceUuidsAndForcedDown,
+  flavorDescription,
   keypairsAndSecurityGroups,
   floatingIpsAndPorts,
   instanceLockAndKey,
