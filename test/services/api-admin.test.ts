@@ -98,7 +98,7 @@ describe('Compute API admin and catalogue resources', () => {
     expect(updated.body.quota_set.instances).toBe(1);
     await cloud.waitFor(await cloud.boot('first', {}, token), ['ACTIVE'], token);
     const used = (await call('GET', '/limits', '2.1', undefined, token)).body.limits.absolute;
-    expect(used).toMatchObject({ totalInstancesUsed: 1, totalCoresUsed: 1, totalRAMUsed: 512 });
+    expect(used).toMatchObject({ totalInstancesUsed: 1, totalCoresUsed: 1, totalRAMUsed: 512, totalSecurityGroupsUsed: 1, totalFloatingIpsUsed: 0 });
     const second = await call('POST', '/servers', '2.1', { server: { name: 'second', imageRef: IMAGE, flavorRef: '1' } }, token);
     expect(second.status).toBe(403);
     expect(second.body.forbidden.message).toBe('Quota exceeded for instances: Requested 1, but already used 1 of 1 instances');
