@@ -107,6 +107,14 @@ describe('Compute API: resources around servers', () => {
     expect((await act(server.id, { removeSecurityGroup: { name: 'web' } })).status).toBe(202);
     expect((await cloud.request('GET', `/servers/${server.id}`)).body.server.security_groups).toEqual([{ name: 'default' }]);
     expect((await at('2.1', 'DELETE', `/os-security-groups/${web.id}`)).status).toBe(202);
+
+    // A deleted server no longer holds its groups.
+    const temp = (await at('2.1', 'POST', '/os-security-groups', { security_group: { name: 'temp' } })).body.security_group;
+    const brief = await bootActive('brief', { security_groups: [{ name: temp.id }] });
+    expect((await at('2.1', 'DELETE', `/os-security-groups/${temp.id}`)).status).toBe(400);
+    expect((await cloud.request('DELETE', `/servers/${brief.id}`)).status).toBe(204);
+    await cloud.waitFor(brief.id, ['DELETED']);
+    expect((await at('2.1', 'DELETE', `/os-security-groups/${temp.id}`)).status).toBe(202);
   });
 
   it('floating IPs: allocated from the pool without doubles, associated, shown in addresses, released; gone from 2.36/2.44', async () => {
