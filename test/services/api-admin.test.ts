@@ -145,6 +145,8 @@ describe('Compute API admin and catalogue resources', () => {
     const names = async (token: string, query = '') => (await call('GET', `/flavors${query}`, '2.1', undefined, token)).body.flavors.map((f: { name: string }) => f.name);
     expect(await names(USER)).not.toContain('private.small');
     expect((await call('GET', '/flavors/p1', '2.1', undefined, USER)).status).toBe(404);
+    const unshared = await call('POST', '/servers', '2.1', { server: { name: 'no-access', imageRef: IMAGE, flavorRef: 'p1' } }, USER);
+    expect(unshared.body.badRequest.message).toBe('Flavor p1 could not be found.');
     expect(await names(ADMIN, '?is_public=none')).toContain('private.small');
     const shared = await call('POST', '/flavors/p1/action', '2.1', { addTenantAccess: { tenant: 'project-a' } });
     expect(shared.body.flavor_access).toEqual([{ flavor_id: 'p1', tenant_id: 'project-a' }]);

@@ -74,6 +74,23 @@ describe('Identity and Image endpoints (auth_strategy = keystone)', () => {
     const checked = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': admin, 'x-subject-token': token } });
     expect(checked.status).toBe(200);
     expect(((await checked.json()) as any).token.user.name).toBe('alice');
+    const head = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'HEAD', headers: { 'x-auth-token': token, 'x-subject-token': token } });
+    expect(head.status).toBe(200);
+    const nosy = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': admin } });
+    expect(nosy.status).toBe(403);
+    const rescoped = await fetch(`${base}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { id: token } }, scope: { project: { id: 'project-a' } } } }),
+    });
+    expect(rescoped.status).toBe(201);
+    expect(((await rescoped.json()) as any).token.methods).toEqual(['token']);
+    const otherProject = await fetch(`${base}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { id: token } }, scope: { project: { id: 'project-b' } } } }),
+    });
+    expect(otherProject.status).toBe(401);
     const revoked = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': token, 'x-subject-token': token } });
     expect(revoked.status).toBe(204);
     expect((await compute('/servers', token)).status).toBe(401);
