@@ -156,6 +156,22 @@ describe('users file', () => {
     expect(await verifyPassword('plain', 'plai')).toBe(false);
   });
 
+  it('novarpc identity hash-password reads the password on stdin and prints a hash that verifies', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (input: string) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'identity', 'hash-password'], { cwd: join(import.meta.dirname, '../..') }, (error, stdout) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+        );
+        child.stdin!.end(input);
+      });
+    const hashed = await run('correct horse\n');
+    expect(hashed.code).toBe(0);
+    expect(await verifyPassword(hashed.stdout.trim(), 'correct horse')).toBe(true);
+    expect(hashed.stdout).not.toContain('correct horse');
+    expect((await run('')).code).toBe(2);
+  }, 60_000);
+
   it('refuses a malformed line by number, without echoing it', () => {
     expect(() => parseUsersFile('ok pw proj\nbad-line-secret\n')).toThrow(/line 2/);
     expect(() => parseUsersFile('bad-line-secret\n')).not.toThrow(/secret/);
