@@ -195,6 +195,16 @@ describe('Compute API: resources around servers', () => {
     expect(Array.isArray(create.events)).toBe(true);
   });
 
+  it('server fields by microversion: the flavor embedded with its extra specs from 2.47, description from 2.19', async () => {
+    expect((await at('2.1', 'POST', '/flavors/1/os-extra_specs', { extra_specs: { 'hw:cpu_policy': 'shared' } }, ADMIN)).status).toBe(200);
+    const server = await bootActive('described');
+    expect((await at('2.1', 'PUT', `/servers/${server.id}`, { server: { description: 'db primary' } })).status).toBe(400);
+    expect((await at('2.19', 'PUT', `/servers/${server.id}`, { server: { description: 'db primary' } })).body.server.description).toBe('db primary');
+    const at247 = (await at('2.47', 'GET', `/servers/${server.id}`)).body.server;
+    expect(at247.flavor).toEqual({ original_name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extra_specs: { 'hw:cpu_policy': 'shared' } });
+    expect((await at('2.46', 'GET', `/servers/${server.id}`)).body.server.flavor).toMatchObject({ id: '1' });
+  });
+
   it('diagnostics for admins: the 2.48 standardized form and the older free form', async () => {
     const server = await bootActive('diag');
     expect((await at('2.48', 'GET', `/servers/${server.id}/diagnostics`)).status).toBe(403);

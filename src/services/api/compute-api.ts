@@ -176,6 +176,8 @@ export class ComputeApi {
       if (!flavors.has(id)) flavors.set(id, db.flavors.get(admin, id).catch(() => undefined));
       return flavors.get(id)!;
     };
+    const flavorIds = [...new Set(instances.map((instance) => instance.instance_type_id).filter((id): id is number => id !== null))];
+    const extraSpecs = await db.flavorExtras.manyExtraSpecs(admin, flavorIds);
     return Promise.all(
       instances.map(async (instance) => {
         const [metadata, ips, flavor, faults, groups] = await Promise.all([
@@ -190,6 +192,7 @@ export class ComputeApi {
         return {
           metadata, ips, floatingIps, networkLabels: this.networkLabels, flavor, fault: faults[0], isAdmin: ctx.isAdmin,
           securityGroups: groups.map((group) => group.name),
+          flavorExtraSpecs: extraSpecs.get(instance.instance_type_id ?? -1) ?? {},
         };
       }),
     );

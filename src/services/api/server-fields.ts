@@ -42,6 +42,6 @@ function embeddedFlavor(instance: InstanceRow, details: ServerDetails): Record<s
     disk: instance.root_gb ?? details.flavor?.root_gb ?? 0,
     ephemeral: instance.ephemeral_gb ?? details.flavor?.ephemeral_gb ?? 0,
     swap: details.flavor?.swap ?? 0,
-    extra_specs: {},
+    extra_specs: details.flavorExtraSpecs,
   };
 }

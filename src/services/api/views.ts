@@ -45,6 +45,8 @@ export interface ServerDetails {
   ips: readonly FixedIpRow[];
   floatingIps: readonly FloatingIpRow[];
   securityGroups: readonly string[];
+  /** The extra specs of the server's flavor (shown in the embedded flavor from 2.47). */
+  flavorExtraSpecs: Metadata;
   networkLabels: ReadonlyMap<number, string>;
   flavor: FlavorRow | undefined;
   fault: InstanceFaultRow | undefined;
