@@ -25,6 +25,9 @@ describe('Compute API: resources around servers', () => {
 
   beforeAll(async () => {
     cloud = await startCloud({ fakeDriver: { spawnTimeMs: 5 }, serviceDownTime: 3 });
+    // This file boots more servers in one project than the default quota allows.
+    const raised = await cloud.request('PUT', '/os-quota-sets/project-a', { quota_set: { instances: 50, cores: 50 } }, ADMIN);
+    if (raised.status !== 200) throw new Error(`quota update: ${raised.status} ${JSON.stringify(raised.body)}`);
   });
   afterAll(async () => {
     await cloud?.stop();
