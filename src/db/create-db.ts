@@ -19,6 +19,7 @@ import { imageFunctions } from './images.js';
 import { instanceActionFunctions } from './instance-actions.js';
 import { instanceFaultFunctions } from './instance-faults.js';
 import { instanceMetadataFunctions } from './instance-metadata.js';
+import { instanceTagFunctions } from './instance-tags.js';
 import { instanceFunctions } from './instances.js';
 import { keyPairFunctions } from './key-pairs.js';
 import { createMigrationSource } from './migrations/index.js';
@@ -47,6 +48,7 @@ export interface DbResources {
   readonly keyPairs: Bound<typeof keyPairFunctions>;
   readonly securityGroups: Bound<typeof securityGroupFunctions>;
   readonly floatingIps: Bound<typeof floatingIpFunctions>;
+  readonly instanceTags: Bound<typeof instanceTagFunctions>;
 }
 
 /** Schema migrations of a Db. */
@@ -148,6 +150,7 @@ function bindResources(session: DbSession): DbResources {
     keyPairs: bindResource(session, keyPairFunctions),
     securityGroups: bindResource(session, securityGroupFunctions),
     floatingIps: bindResource(session, floatingIpFunctions),
+    instanceTags: bindResource(session, instanceTagFunctions),
   };
 }
 

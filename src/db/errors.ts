@@ -22,7 +22,8 @@ export type DbResource =
   | 'SecurityGroupRule'
   | 'FloatingIp'
   | 'FloatingIpPool'
-  | 'Port';
+  | 'Port'
+  | 'Tag';
 
 /** Every code a db error can carry. */
 export type DbErrorCode =

@@ -45,3 +45,4 @@ export * from './identity-tokens.js';
 export * from './key-pairs.js';
 export * from './security-groups.js';
 export * from './floating-ips.js';
+export * from './instance-tags.js';

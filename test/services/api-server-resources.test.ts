@@ -208,6 +208,28 @@ describe('Compute API: resources around servers', () => {
     expect((await at('2.46', 'GET', `/servers/${server.id}`)).body.server.flavor).toMatchObject({ id: '1' });
   });
 
+  it('tags from 2.26: boot with tags (2.52), add, check, replace, remove, clear; shown in the server', async () => {
+    expect((await cloud.request('POST', '/servers', { server: { name: 'x', imageRef: '1', flavorRef: '1', tags: ['a'] } })).status).toBe(400);
+    const created = await at('2.52', 'POST', '/servers', { server: { name: 'tagged', imageRef: '928e2889-6359-40ef-b44c-0aa0b7394be1', flavorRef: '1', tags: ['db', 'prod'] } });
+    expect(created.status).toBe(202);
+    const id = created.body.server.id;
+    expect((await at('2.25', 'GET', `/servers/${id}/tags`)).status).toBe(404);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`)).body).toEqual({ tags: ['db', 'prod'] });
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/blue`)).status).toBe(201);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/blue`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags/blue`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags/red`)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/a,b`)).status).toBe(400);
+    expect((await at('2.26', 'GET', `/servers/${id}`)).body.server.tags).toEqual(['blue', 'db', 'prod']);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`, undefined, OTHER)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags`, { tags: ['only'] })).body).toEqual({ tags: ['only'] });
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags/only`)).status).toBe(204);
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags/only`)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags`, { tags: ['x', 'y'] })).status).toBe(200);
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`)).body).toEqual({ tags: [] });
+  });
+
   it('diagnostics for admins: the 2.48 standardized form and the older free form', async () => {
     const server = await bootActive('diag');
     expect((await at('2.48', 'GET', `/servers/${server.id}/diagnostics`)).status).toBe(403);

@@ -17,6 +17,7 @@ import { flavorDescription } from './009_flavor_description.js';
 import { keypairsAndSecurityGroups } from './010_keypairs_and_security_groups.js';
 import { floatingIpsAndPorts } from './011_floating_ips_and_ports.js';
 import { instanceLockAndKey } from './012_instance_lock_and_key.js';
+import { instanceTags } from './013_instance_tags.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly DbMigration[] = [
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly DbMigration[] = [
   keypairsAndSecurityGroups,
   floatingIpsAndPorts,
   instanceLockAndKey,
+  instanceTags,
 ];
 
 /** The tables the migrations create. */
@@ -57,6 +59,7 @@ export const MIGRATED_TABLES: readonly string[] = [
   'security_group_rules',
   'security_group_instance_association',
   'floating_ips',
+  'tags',
 ];
 
 /** A knex migration source serving {@link MIGRATIONS}. */

@@ -47,6 +47,8 @@ export interface ServerDetails {
   securityGroups: readonly string[];
   /** The extra specs of the server's flavor (shown in the embedded flavor from 2.47). */
   flavorExtraSpecs: Metadata;
+  /** The server's tags (shown from 2.26). */
+  tags: readonly string[];
   networkLabels: ReadonlyMap<number, string>;
   flavor: FlavorRow | undefined;
   fault: InstanceFaultRow | undefined;
