@@ -31,6 +31,9 @@ const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => 
 const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['identity']>[K]) => {
   config.identity = { ...config.identity, [key]: value };
 };
+const quota = <K extends keyof NonNullable<ServiceConfigInput['quota']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['quota']>[K]) => {
+  config.quota = { ...config.quota, [key]: value };
+};
 const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
   config.topics = { ...config.topics, [key]: value };
 };
@@ -71,6 +74,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'public_endpoint', kind: 'string', help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
   { section: 'identity', key: 'users_file', kind: 'string', help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
   { section: 'identity', key: 'token_expiration', kind: 'int', help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
+  { section: 'quota', key: 'instances', kind: 'int', help: 'Default servers per project (os-quota-sets overrides per project); -1 = unlimited (default). Nova: 10.', apply: quota('instances') },
+  { section: 'quota', key: 'cores', kind: 'int', help: 'Default vCPUs per project; -1 = unlimited (default). Nova: 20.', apply: quota('cores') },
+  { section: 'quota', key: 'ram', kind: 'int', help: 'Default RAM (MB) per project; -1 = unlimited (default). Nova: 51200.', apply: quota('ram') },
   { section: 'api', key: 'max_count', kind: 'int', help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'notifications', key: 'driver', kind: 'string', help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
   { section: 'notifications', key: 'topics', kind: 'list', help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },

@@ -36,6 +36,14 @@ export interface ApiConfig {
   publicEndpoint: string;
 }
 
+/** Default quota limits of every project (`[quota]`); -1 = unlimited. Per-project values come from os-quota-sets. */
+export interface QuotaConfig {
+  instances: number;
+  cores: number;
+  /** Megabytes. */
+  ram: number;
+}
+
 /** The built-in Identity endpoint (`[identity]`). */
 export interface IdentityConfig {
   /** Lines `USER PASSWORD PROJECT [admin]` (PASSWORD plaintext or `scrypt$salt$hash`); '' = no identity endpoint. */
@@ -95,11 +103,13 @@ export interface ServiceConfig {
   logLevel: string;
   api: ApiConfig;
   identity: IdentityConfig;
+  quota: QuotaConfig;
   fakeDriver: FakeDriverConfig;
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'quota'>> & {
+  quota?: Partial<QuotaConfig>;
   topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
   identity?: Partial<IdentityConfig>;
@@ -131,6 +141,8 @@ export function defaultServiceConfig(): ServiceConfig {
     logLevel: 'info',
     api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '' },
     identity: { usersFile: '', tokenExpiration: 3600 },
+    // Unlimited by default so demos and benchmarks are not capped; Nova's are 10 / 20 / 51200.
+    quota: { instances: -1, cores: -1, ram: -1 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
   };
 }
@@ -145,6 +157,7 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ...defined(input),
     api: { ...defaults.api, ...defined(input.api) },
     identity: { ...defaults.identity, ...defined(input.identity) },
+    quota: { ...defaults.quota, ...defined(input.quota) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;

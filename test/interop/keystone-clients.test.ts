@@ -23,7 +23,7 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
   beforeAll(async () => {
     await requirePythonPeers();
     await requireCli(OPENSTACK_CLI, 'python3-openstackclient');
-    cloud = await startKeystoneCloud();
+    cloud = await startKeystoneCloud({ settings: { quota: { instances: 10, cores: 20, ram: 51200 } } });
   }, 120_000);
   afterAll(async () => {
     await peers.stopAll();

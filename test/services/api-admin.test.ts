@@ -6,10 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, IMAGE, startCloud, USER, type TestCloud } from './support.js';
 
+/** Nova's default limits (novarpc's default is unlimited). */
+const NOVA_QUOTAS = { instances: 10, cores: 20, ram: 51200 };
+
 describe('Compute API admin and catalogue resources', () => {
   let cloud: TestCloud;
   beforeAll(async () => {
-    cloud = await startCloud({ serviceDownTime: 10 }, ['c1', 'c2']);
+    cloud = await startCloud({ serviceDownTime: 10, quota: NOVA_QUOTAS }, ['c1', 'c2']);
   });
   afterAll(async () => {
     await cloud?.stop();
