@@ -69,6 +69,8 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect((await openstack('compute', 'service', 'list', '--service', 'nova-compute', '-f', 'json'))[0].Status).toBe('enabled');
     const hypervisors = await openstack('hypervisor', 'list', '-f', 'json');
     expect(hypervisors.map((h: { 'Hypervisor Hostname': string }) => h['Hypervisor Hostname'])).toEqual([cloud.host]);
+    const hypervisor = await openstack('hypervisor', 'show', cloud.host, '-f', 'json');
+    expect(hypervisor).toMatchObject({ hypervisor_hostname: cloud.host, service_host: cloud.host, users: '0', aggregates: [] });
     const limits = await openstack('limits', 'show', '--absolute', '-f', 'json');
     expect(limits.find((l: { Name: string }) => l.Name === 'maxTotalInstances')).toMatchObject({ Value: 10 });
     const zones = await openstack('availability', 'zone', 'list', '--compute', '-f', 'json');
