@@ -75,6 +75,16 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect(limits.find((l: { Name: string }) => l.Name === 'maxTotalInstances')).toMatchObject({ Value: 10 });
     const zones = await openstack('availability', 'zone', 'list', '--compute', '-f', 'json');
     expect(zones.map((z: { 'Zone Name': string }) => z['Zone Name'])).toContain('nova');
+    // A private flavor with a property, shared with project-a (resolved through /identity/v3/projects).
+    await openstack('flavor', 'create', '--ram', '256', '--disk', '1', '--vcpus', '1', '--private', '--project', 'project-a', '--property', 'hw:cpu_policy=dedicated', 'tiny.private', '-f', 'json');
+    const shown = await openstack('flavor', 'show', 'tiny.private', '-f', 'json');
+    expect(shown).toMatchObject({ 'os-flavor-access:is_public': false, access_project_ids: ['project-a'], properties: { 'hw:cpu_policy': 'dedicated' } });
+    const asAlice = await runCli(OPENSTACK_CLI, ['flavor', 'list', '-f', 'value', '-c', 'Name'], cloud.env(cloud.users.alice));
+    expect(asAlice.stdout.split('\n')).toContain('tiny.private');
+    const asBob = await runCli(OPENSTACK_CLI, ['flavor', 'list', '-f', 'value', '-c', 'Name'], cloud.env(cloud.users.bob));
+    expect(asBob.code, asBob.stderr).toBe(0);
+    expect(asBob.stdout.split('\n')).not.toContain('tiny.private');
+    await openstack('flavor', 'delete', 'tiny.private');
   }, 600_000);
 
   it('openstackclient as a non-admin: flavors and zones work, admin resources are refused', async () => {
