@@ -75,6 +75,8 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect(limits.find((l: { Name: string }) => l.Name === 'maxTotalInstances')).toMatchObject({ Value: 10 });
     const zones = await openstack('availability', 'zone', 'list', '--compute', '-f', 'json');
     expect(zones.map((z: { 'Zone Name': string }) => z['Zone Name'])).toContain('nova');
+    await openstack('quota', 'set', '--instances', '20', '--cores', '40', 'project-b');
+    expect(await openstack('quota', 'show', 'project-b', '-f', 'json')).toMatchObject({ instances: 20, cores: 40, ram: 51200 });
     // A private flavor with a property, shared with project-a (resolved through /identity/v3/projects).
     await openstack('flavor', 'create', '--ram', '256', '--disk', '1', '--vcpus', '1', '--private', '--project', 'project-a', '--property', 'hw:cpu_policy=dedicated', 'tiny.private', '-f', 'json');
     const shown = await openstack('flavor', 'show', 'tiny.private', '-f', 'json');
