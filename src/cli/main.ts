@@ -78,9 +78,11 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection), ...(config.notificationTransportUrl ? { notifications: redactUrlPasswords(config.notificationTransportUrl) } : {}) }, 'starting');
   const startup = exitOnSignalDuringStartup(logger);
   const runtime = await launch({ config, services, logger });
+  // The graceful handler is in place before the start-up one goes: no moment without one.
+  const stopped = runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
   startup.dispose();
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
-  await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
+  await stopped;
 }
 
 function clientOptions(command: Command): ClientOptions {
