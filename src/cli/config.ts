@@ -153,7 +153,9 @@ function missingDatabase(config: ServiceConfig): string {
 function validate(config: ServiceConfig, sources: ConfigSources): string[] {
   const problems: string[] = [];
   if (!['messagingv2', 'noop'].includes(config.notificationDriver)) problems.push(`notifications.driver must be messagingv2 or noop, got "${config.notificationDriver}"`);
-  if (sources.runsApi !== false && !['noauth2', 'tokens'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2 or tokens, got "${config.api.authStrategy}"`);
+  if (sources.runsApi !== false && !['noauth2', 'tokens', 'keystone'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2, tokens or keystone, got "${config.api.authStrategy}"`);
+  if (sources.runsApi !== false && config.api.authStrategy === 'keystone' && !config.identity.usersFile) problems.push('api.auth_strategy = keystone needs identity.users_file');
+  if (!(config.identity.tokenExpiration > 0)) problems.push(`identity.token_expiration must be positive, got ${config.identity.tokenExpiration}`);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(config.logLevel)) problems.push(`log_level "${config.logLevel}" is not a pino level`);
   if (!config.host) problems.push('host must not be empty');
   for (const [name, value] of [['report_interval', config.reportInterval], ['service_down_time', config.serviceDownTime], ['periodic_interval', config.periodicInterval]] as const) {

@@ -17,6 +17,7 @@ import { envName, flagName, optionsFor } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
 import { runDbSync } from './db-sync.js';
+import { hashPasswordCommand } from './identity.js';
 import { exitOnSignalDuringStartup, runUntilSignal } from './signals.js';
 import { packageVersion } from './version.js';
 import { startTracingSdk } from './tracing-sdk.js';
@@ -151,6 +152,14 @@ export function buildProgram(): Command {
     const { config } = configFor(check, {}, { requireDatabase: 'bus', runsApi: false });
     process.exitCode = await checkService(config, service, process.stdout);
   });
+
+  const identity = program.command('identity').description('Helpers for the built-in Identity endpoint ([identity] users_file).');
+  identity
+    .command('hash-password')
+    .description('Read a password on stdin; print its scrypt$salt$hash form for a users file line.')
+    .action(async () => {
+      process.exitCode = await hashPasswordCommand(process.stdin, process.stdout, process.stderr);
+    });
 
   const dlq = program
     .command('dlq')

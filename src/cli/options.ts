@@ -57,6 +57,12 @@ const top = <K extends keyof ServiceConfigInput>(key: K) => (config: ServiceConf
 const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['api']>[K]) => {
   config.api = { ...config.api, [key]: value };
 };
+const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['identity']>[K]) => {
+  config.identity = { ...config.identity, [key]: value };
+};
+const quota = <K extends keyof NonNullable<ServiceConfigInput['quota']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['quota']>[K]) => {
+  config.quota = { ...config.quota, [key]: value };
+};
 const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
   config.topics = { ...config.topics, [key]: value };
 };
@@ -106,9 +112,15 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'database', key: 'auto_migrate', kind: 'bool', scopes: ['db'], help: 'Run schema migrations at start-up. Default true for api/all/demo, false for workers.', apply: top('autoMigrate') },
   { section: 'api', key: 'listen', aliases: ['osapi_compute_listen'], alsoIn: [{ section: 'DEFAULT', key: 'osapi_compute_listen' }], kind: 'string', scopes: ['api'], help: 'Address the API listens on. Default 127.0.0.1 (noauth2 elsewhere needs allow_insecure_noauth).', apply: api('listen') },
   { section: 'api', key: 'listen_port', aliases: ['osapi_compute_listen_port'], alsoIn: [{ section: 'DEFAULT', key: 'osapi_compute_listen_port' }], kind: 'int', scopes: ['api'], help: 'Port of the API. Default 8774.', apply: api('port') },
-  { section: 'api', key: 'auth_strategy', kind: 'string', scopes: ['api'], help: 'noauth2 (token "user:project"; user admin is admin) or tokens (token_file). Default noauth2.', apply: api('authStrategy') },
+  { section: 'api', key: 'auth_strategy', kind: 'string', scopes: ['api'], help: 'noauth2 (token "user:project"; user admin is admin), tokens (token_file) or keystone (tokens of the built-in /identity endpoint; needs [identity] users_file). Default noauth2.', apply: api('authStrategy') },
   { section: 'api', key: 'allow_insecure_noauth', kind: 'bool', scopes: ['api'], help: 'Allow noauth2 on a non-loopback listen address (anyone can act as admin). Default false.', apply: api('allowInsecureNoauth') },
   { section: 'api', key: 'token_file', kind: 'string', scopes: ['api'], help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
+  { section: 'api', key: 'public_endpoint', kind: 'string', scopes: ['api'], help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
+  { section: 'identity', key: 'users_file', kind: 'string', scopes: ['api'], help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
+  { section: 'identity', key: 'token_expiration', kind: 'int', scopes: ['api'], help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
+  { section: 'quota', key: 'instances', kind: 'int', scopes: ['api'], help: 'Default servers per project (os-quota-sets overrides per project); -1 = unlimited (default). Nova: 10.', apply: quota('instances') },
+  { section: 'quota', key: 'cores', kind: 'int', scopes: ['api'], help: 'Default vCPUs per project; -1 = unlimited (default). Nova: 20.', apply: quota('cores') },
+  { section: 'quota', key: 'ram', kind: 'int', scopes: ['api'], help: 'Default RAM (MB) per project; -1 = unlimited (default). Nova: 51200.', apply: quota('ram') },
   { section: 'api', key: 'bus_timeout', kind: 'float', scopes: ['api'], help: 'Seconds a request waits for the message bus before the API answers 503. Default 5.', apply: api('busTimeout') },
   { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: ['compute'], help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },

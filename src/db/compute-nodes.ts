@@ -3,6 +3,7 @@
  * A claim is one conditional UPDATE, so two concurrent boots cannot both take the last
  * gigabyte; a release gives the amounts back.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
 import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
@@ -13,6 +14,8 @@ import { retryOnDeadlock, table, withTransaction, type DbSession } from './sessi
 /** A row of `compute_nodes`. */
 export interface ComputeNodeRow {
   id: number;
+  /** The id os-hypervisors shows from microversion 2.53. */
+  uuid: string;
   host: string;
   hypervisor_hostname: string | null;
   service_id: number | null;
@@ -63,7 +66,7 @@ export async function upsertComputeNode(
     if (existing) {
       await table(tx, 'compute_nodes').where('id', existing.id).update({ ...report, updated_at: now });
     } else {
-      await table(tx, 'compute_nodes').insert({ hypervisor_hostname: report.host, ...report, created_at: now, deleted: 0 });
+      await table(tx, 'compute_nodes').insert({ hypervisor_hostname: report.host, ...report, uuid: randomUUID(), created_at: now, deleted: 0 });
     }
     return getComputeNode(tx, ctx, report.host);
   });

@@ -11,14 +11,21 @@ import { createKnex, waitForDatabase } from './connect.js';
 import type { DbContext } from './context.js';
 import { translateDbError } from './error-mapping.js';
 import { fixedIpFunctions } from './fixed-ips.js';
+import { flavorExtraFunctions } from './flavor-extras.js';
+import { floatingIpFunctions } from './floating-ips.js';
 import { flavorFunctions } from './flavors.js';
+import { identityTokenFunctions } from './identity-tokens.js';
 import { imageFunctions } from './images.js';
 import { instanceActionFunctions } from './instance-actions.js';
 import { instanceFaultFunctions } from './instance-faults.js';
 import { instanceMetadataFunctions } from './instance-metadata.js';
+import { instanceTagFunctions } from './instance-tags.js';
 import { instanceFunctions } from './instances.js';
+import { keyPairFunctions } from './key-pairs.js';
 import { createMigrationSource } from './migrations/index.js';
 import { networkFunctions } from './networks.js';
+import { quotaFunctions } from './quotas.js';
+import { securityGroupFunctions } from './security-groups.js';
 import { serviceFunctions } from './services.js';
 import { bindResource, sessionFor, withTransaction, type Bound, type DbSession } from './session.js';
 import { attachSqlLogger } from './sql-log.js';
@@ -35,6 +42,13 @@ export interface DbResources {
   readonly computeNodes: Bound<typeof computeNodeFunctions>;
   readonly networks: Bound<typeof networkFunctions>;
   readonly fixedIps: Bound<typeof fixedIpFunctions>;
+  readonly flavorExtras: Bound<typeof flavorExtraFunctions>;
+  readonly quotas: Bound<typeof quotaFunctions>;
+  readonly identityTokens: Bound<typeof identityTokenFunctions>;
+  readonly keyPairs: Bound<typeof keyPairFunctions>;
+  readonly securityGroups: Bound<typeof securityGroupFunctions>;
+  readonly floatingIps: Bound<typeof floatingIpFunctions>;
+  readonly instanceTags: Bound<typeof instanceTagFunctions>;
 }
 
 /** Schema migrations of a Db. */
@@ -130,6 +144,13 @@ function bindResources(session: DbSession): DbResources {
     computeNodes: bindResource(session, computeNodeFunctions),
     networks: bindResource(session, networkFunctions),
     fixedIps: bindResource(session, fixedIpFunctions),
+    flavorExtras: bindResource(session, flavorExtraFunctions),
+    quotas: bindResource(session, quotaFunctions),
+    identityTokens: bindResource(session, identityTokenFunctions),
+    keyPairs: bindResource(session, keyPairFunctions),
+    securityGroups: bindResource(session, securityGroupFunctions),
+    floatingIps: bindResource(session, floatingIpFunctions),
+    instanceTags: bindResource(session, instanceTagFunctions),
   };
 }
 

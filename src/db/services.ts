@@ -2,6 +2,7 @@
  * Services: one row per running binary on a host, with the heartbeat (report_count,
  * updated_at) that tells the scheduler which hosts are alive.
  */
+import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
 import { modelQuery, softDeleteChanges } from './model-query.js';
@@ -11,12 +12,16 @@ import { retryOnDeadlock, table, withTransaction, type DbSession } from './sessi
 /** A row of `services`. */
 export interface ServiceRow {
   id: number;
+  /** The id os-services shows from microversion 2.53. */
+  uuid: string;
   host: string;
   binary: string;
   topic: string;
   report_count: number;
   disabled: boolean;
   disabled_reason: string | null;
+  /** Set by an operator (`force-down`): the service counts as down whatever its heartbeat. */
+  forced_down: boolean;
   availability_zone: string;
   last_seen_up: Date | null;
   created_at: Date;
@@ -36,7 +41,7 @@ export interface NewService {
 }
 
 /** Columns an operator may change (`nova service-disable`). */
-export type ServiceChanges = Partial<Pick<ServiceRow, 'disabled' | 'disabled_reason' | 'availability_zone'>>;
+export type ServiceChanges = Partial<Pick<ServiceRow, 'disabled' | 'disabled_reason' | 'availability_zone' | 'forced_down'>>;
 
 /** Filters of {@link listServices}. */
 export interface ServiceFilters {
@@ -49,7 +54,7 @@ export interface ServiceFilters {
 /** Nova's default `service_down_time`, in seconds. */
 export const DEFAULT_SERVICE_DOWN_TIME_SECONDS = 60;
 
-const readService = rowReader<ServiceRow>({ dates: ['last_seen_up'], booleans: ['disabled'] });
+const readService = rowReader<ServiceRow>({ dates: ['last_seen_up'], booleans: ['disabled', 'forced_down'] });
 
 /** Registers a service (report_count 0) and returns its row. */
 export async function createService(session: DbSession, _ctx: DbContext, values: NewService): Promise<ServiceRow> {
@@ -58,6 +63,8 @@ export async function createService(session: DbSession, _ctx: DbContext, values:
     disabled: false,
     disabled_reason: null,
     ...values,
+    uuid: randomUUID(),
+    forced_down: false,
     report_count: 0,
     last_seen_up: null,
     created_at: utcNow(),
@@ -73,6 +80,13 @@ export async function createService(session: DbSession, _ctx: DbContext, values:
 export async function getService(session: DbSession, ctx: DbContext, id: number): Promise<ServiceRow> {
   const row: unknown = await modelQuery(session, ctx, 'services').where('id', id).first();
   if (!row) throw new NotFoundError('Service', id);
+  return readService(row);
+}
+
+/** The service with this uuid (os-services from 2.53); ServiceNotFound otherwise. */
+export async function getServiceByUuid(session: DbSession, ctx: DbContext, uuid: string): Promise<ServiceRow> {
+  const row: unknown = await modelQuery(session, ctx, 'services').where('uuid', uuid).first();
+  if (!row) throw new NotFoundError('Service', uuid);
   return readService(row);
 }
 
@@ -138,15 +152,16 @@ export async function destroyService(session: DbSession, ctx: DbContext, id: num
 }
 
 /**
- * Whether a service is up, as Nova's db servicegroup driver decided it: its last
- * heartbeat (updated_at, or created_at before the first one) is at most
+ * Whether a service is up, as Nova's db servicegroup driver decides it: not forced down,
+ * and its last heartbeat (updated_at, or created_at before the first one) is at most
  * `serviceDownTimeSeconds` away from `now`.
  */
 export function isServiceUp(
-  service: Pick<ServiceRow, 'updated_at' | 'created_at'>,
+  service: Pick<ServiceRow, 'updated_at' | 'created_at'> & { forced_down?: boolean },
   now: Date = new Date(),
   serviceDownTimeSeconds: number = DEFAULT_SERVICE_DOWN_TIME_SECONDS,
 ): boolean {
+  if (service.forced_down) return false;
   const lastHeartbeat = service.updated_at ?? service.created_at;
   const elapsedSeconds = Math.abs(now.getTime() - lastHeartbeat.getTime()) / 1000;
   return elapsedSeconds <= serviceDownTimeSeconds;
@@ -156,6 +171,7 @@ export function isServiceUp(
 export const serviceFunctions = {
   create: createService,
   get: getService,
+  getByUuid: getServiceByUuid,
   getByHostAndBinary: getServiceByHostAndBinary,
   list: listServices,
   update: updateService,

@@ -24,6 +24,8 @@ export const REDACTED_PATHS: readonly string[] = [
   'headers["x-auth-token"]',
   'req.headers["x-auth-token"]',
   'req.headers.authorization',
+  'headers["x-subject-token"]',
+  'req.headers["x-subject-token"]',
   'headers.authorization',
   '*.server.adminPass',
   '*.changePassword.adminPass',

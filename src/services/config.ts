@@ -24,8 +24,11 @@ export interface ApiConfig {
   listen: string;
   /** Port (`osapi_compute_listen_port`); 0 picks a free one. */
   port: number;
-  /** `noauth2` (token `user:project`, admin when user is `admin`) or `tokens` (a token file). */
-  authStrategy: 'noauth2' | 'tokens';
+  /**
+   * `noauth2` (token `user:project`, admin when user is `admin`), `tokens` (a token file)
+   * or `keystone` (only tokens the built-in Identity endpoint issued).
+   */
+  authStrategy: 'noauth2' | 'tokens' | 'keystone';
   /** For `tokens`: lines `TOKEN USER PROJECT [admin]`. */
   tokenFile: string;
   /** Most servers one POST /servers may create. */
@@ -37,6 +40,24 @@ export interface ApiConfig {
    * the API answers 503 (`[api] bus_timeout`); the transport's send_timeout is for other senders.
    */
   busTimeout: number;
+  /** Base URL of the catalog's endpoints (`public_endpoint`); '' = the address a request came to. */
+  publicEndpoint: string;
+}
+
+/** Default quota limits of every project (`[quota]`); -1 = unlimited. Per-project values come from os-quota-sets. */
+export interface QuotaConfig {
+  instances: number;
+  cores: number;
+  /** Megabytes. */
+  ram: number;
+}
+
+/** The built-in Identity endpoint (`[identity]`). */
+export interface IdentityConfig {
+  /** Lines `USER PASSWORD PROJECT [admin]` (PASSWORD plaintext or `scrypt$salt$hash`); '' = no identity endpoint. */
+  usersFile: string;
+  /** Seconds a token lives (`token_expiration`). */
+  tokenExpiration: number;
 }
 
 /** The RPC topic of each service. */
@@ -100,6 +121,8 @@ export interface ServiceConfig {
   /** pino level (`log_level`; `debug = true` means debug). */
   logLevel: string;
   api: ApiConfig;
+  identity: IdentityConfig;
+  quota: QuotaConfig;
   fakeDriver: FakeDriverConfig;
   /** Address of the Prometheus `/metrics` endpoint (`[metrics] listen`). */
   metricsListen: string;
@@ -108,9 +131,11 @@ export interface ServiceConfig {
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'quota'>> & {
+  quota?: Partial<QuotaConfig>;
   topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
+  identity?: Partial<IdentityConfig>;
   fakeDriver?: Partial<FakeDriverConfig>;
 };
 
@@ -141,7 +166,10 @@ export function defaultServiceConfig(): ServiceConfig {
     executorPoolSize: 64,
     transportOptions: {},
     logLevel: 'info',
-    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5 },
+    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5, publicEndpoint: '' },
+    identity: { usersFile: '', tokenExpiration: 3600 },
+    // Unlimited by default so demos and benchmarks are not capped; Nova's are 10 / 20 / 51200.
+    quota: { instances: -1, cores: -1, ram: -1 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
     metricsListen: '127.0.0.1',
   };
@@ -156,6 +184,8 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ...defaults,
     ...defined(input),
     api: { ...defaults.api, ...defined(input.api) },
+    identity: { ...defaults.identity, ...defined(input.identity) },
+    quota: { ...defaults.quota, ...defined(input.quota) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;

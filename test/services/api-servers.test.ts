@@ -20,7 +20,7 @@ describe('Compute API: servers', () => {
     expect(root.status).toBe(300);
     expect(root.body.versions.map((v: { id: string }) => v.id)).toEqual(['v2.0', 'v2.1']);
     const v21 = await cloud.request('GET', cloud.endpoint, undefined, '');
-    expect(v21.body.version).toMatchObject({ id: 'v2.1', status: 'CURRENT', version: '2.1', min_version: '2.1' });
+    expect(v21.body.version).toMatchObject({ id: 'v2.1', status: 'CURRENT', version: '2.79', min_version: '2.1' });
   });
 
   it('refuses requests without a token with the unauthorized fault', async () => {

@@ -12,11 +12,22 @@ import type { ServiceConfig } from '../config.js';
 import type { Authenticator } from './auth.js';
 import type { ComputeApi } from './compute-api.js';
 import { ApiFault, faultBody, toFault } from './faults.js';
+import { identityRoutes } from './identity/routes.js';
+import type { IdentityService } from './identity/tokens.js';
+import { imageRoutes } from './image/routes.js';
 import { adminRoutes } from './routes/admin.js';
+import { availabilityZoneRoutes } from './routes/availability-zones.js';
 import { catalogueRoutes } from './routes/catalogue.js';
+import { flavorExtraRoutes } from './routes/flavor-extras.js';
+import { flavorManageRoutes } from './routes/flavor-manage.js';
 import { param } from './routes/context.js';
+import { applyMicroversion, checkRouteRange, type Microversion } from './microversion.js';
 import { metadataRoutes } from './routes/metadata.js';
+import { defaultQuotas } from './quotas.js';
+import { quotaRoutes } from './routes/quotas.js';
+import { serverResourceRoutes } from './routes/server-resources.js';
 import { serverRoutes } from './routes/servers.js';
+import { computeVersionRoutes } from './versions.js';
 
 /** What the HTTP app needs. */
 export interface ApiAppDeps {
@@ -25,9 +36,10 @@ export interface ApiAppDeps {
   config: ServiceConfig;
   logger: Logger;
   authenticate: Authenticator;
+  /** The built-in Identity endpoint, served at /identity when present. */
+  identity?: IdentityService | undefined;
 }
 
-const VERSION_UPDATED = '2013-07-23T11:33:21Z';
 const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Builds the fastify app (not listening yet). */
@@ -57,13 +69,10 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
       done(new ApiFault(400, `Malformed request body: ${(error as Error).message}`), undefined);
     }
   });
+  app.decorateRequest('microversion', null as unknown as Microversion);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
     reply.header('x-compute-request-id', request.id);
-    reply.header('openstack-api-version', 'compute 2.1');
-    reply.header('x-openstack-nova-api-version', '2.1');
-    reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
-    checkMicroversion(request);
   });
   app.setErrorHandler((error, request, reply) => {
     const fault = toFault(error);
@@ -76,20 +85,18 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     void reply.code(404).send(faultBody(404, 'The resource could not be found.'));
   });
 
-  app.get('/', async (request, reply) => {
-    reply.code(300);
-    return { versions: [versionDocument(request, 'v2.0'), versionDocument(request, 'v2.1')] };
-  });
-  for (const path of ['/v2.1', '/v2.1/']) app.get(path, async (request) => ({ version: versionDocument(request, 'v2.1') }));
-
+  const authenticate = (request: FastifyRequest) =>
+    Promise.resolve(
+      deps.authenticate({ token: header(request, 'x-auth-token'), requestId: request.id, globalRequestId: globalRequestId(request), remoteAddress: request.ip }),
+    );
+  const publicEndpoint = deps.config.api.publicEndpoint;
+  void app.register(computeVersionRoutes);
+  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint }), { prefix: '/identity' });
+  void app.register(imageRoutes({ db: deps.db, authenticate, publicEndpoint }), { prefix: '/image' });
   const compute = async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', async (request, reply) => applyMicroversion(request, reply));
     scope.addHook('preHandler', async (request) => {
-      const context = deps.authenticate({
-        token: header(request, 'x-auth-token'),
-        requestId: request.id,
-        globalRequestId: globalRequestId(request),
-        remoteAddress: request.ip,
-      });
+      const context = await authenticate(request);
       const pathProject = param(request, 'project_id');
       if (pathProject && pathProject !== context.projectId && !context.isAdmin) {
         throw new ApiFault(400, `Malformed request URL: URL's project_id '${pathProject}' doesn't match Context's project_id '${context.projectId}'`);
@@ -97,38 +104,20 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
       request.novaContext = context;
       request.log = request.log.child({ user_id: context.userId, project_id: context.projectId });
     });
+    scope.addHook('preHandler', async (request) => checkRouteRange(request));
     serverRoutes(scope, deps.api);
     metadataRoutes(scope, deps.db);
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
+    serverResourceRoutes(scope, deps.api, deps.db);
+    quotaRoutes(scope, deps.db, defaultQuotas(deps.config.quota));
+    availabilityZoneRoutes(scope, deps.db, deps.config);
+    flavorExtraRoutes(scope, deps.db);
+    flavorManageRoutes(scope, deps.db);
   };
   void app.register(compute, { prefix: '/v2.1' });
   void app.register(compute, { prefix: '/v2.1/:project_id' });
   return app;
-}
-
-/** Nova's version document for `v2.0` or `v2.1`. */
-function versionDocument(request: FastifyRequest, id: 'v2.0' | 'v2.1'): Record<string, unknown> {
-  const host = `${request.protocol}://${request.host}`;
-  const current = id === 'v2.1';
-  return {
-    id,
-    status: current ? 'CURRENT' : 'SUPPORTED',
-    version: current ? '2.1' : '',
-    min_version: current ? '2.1' : '',
-    updated: current ? VERSION_UPDATED : '2011-01-21T11:33:21Z',
-    links: [{ rel: 'self', href: `${host}/${current ? 'v2.1' : 'v2'}/` }],
-    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
-  };
-}
-
-/** Only microversion 2.1 is served; asking for a later one is a 406, as Nova answers. */
-function checkMicroversion(request: FastifyRequest): void {
-  const fromLegacy = header(request, 'x-openstack-nova-api-version');
-  const fromNew = /compute\s+([\d.]+|latest)/i.exec(header(request, 'openstack-api-version') ?? '')?.[1];
-  const asked = fromNew ?? fromLegacy;
-  if (!asked || asked === 'latest' || asked === '2.1' || asked === '2.0') return;
-  throw new ApiFault(406, `Version ${asked} is not supported by the API. Minimum is 2.1 and maximum is 2.1.`);
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -15,8 +15,8 @@ export interface AuthInput {
   remoteAddress?: string;
 }
 
-/** Turns a token into a request context; throws a 401 ApiFault when it is not valid. */
-export type Authenticator = (input: AuthInput) => RequestContext;
+/** Turns a token into a request context; throws (or rejects with) a 401 ApiFault when it is not valid. */
+export type Authenticator = (input: AuthInput) => RequestContext | Promise<RequestContext>;
 
 /** Nova's noauth2: `user:project` (a bare `user` means project `user`). */
 export function noauth2(): Authenticator {

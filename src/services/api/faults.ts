@@ -13,7 +13,6 @@ const FAULT_NAMES: Record<number, string> = {
   403: 'forbidden',
   404: 'itemNotFound',
   405: 'badMethod',
-  406: 'notAcceptable',
   409: 'conflictingRequest',
   413: 'overLimit',
   415: 'badMediaType',
@@ -83,6 +82,10 @@ function dbFault(error: DbError): { status: number; message: string; unexpected:
     case 'DuplicateEntry':
     case 'ComputeResourcesUnavailable':
       return { status: 409, message: error.message, unexpected: false };
+    case 'InvalidRequest':
+      return { status: 400, message: error.message, unexpected: false };
+    case 'NoMoreFloatingIps':
+      return { status: 404, message: error.message, unexpected: false };
     case 'Forbidden':
       return { status: 403, message: error.message, unexpected: false };
     case 'DbConnectionError':

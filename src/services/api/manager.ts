@@ -9,11 +9,14 @@ import { createContractClient } from '../../rpc/contract.js';
 import type { Endpoint, Transport } from '../../rpc/index.js';
 import { computeContract } from '../compute/contract.js';
 import { insecureApiProblem, isLoopbackAddress, type ServiceConfig } from '../config.js';
+import { networkContract } from '../network/contract.js';
 import { schedulerContract } from '../scheduler/contract.js';
 import type { Manager } from '../service.js';
 import { buildApiApp } from './app.js';
 import { noauth2, tokenFile, type Authenticator } from './auth.js';
 import { ComputeApi } from './compute-api.js';
+import { IdentityService } from './identity/tokens.js';
+import { loadUsersFile } from './identity/users.js';
 import { CloudMetrics } from '../telemetry/cloud-metrics.js';
 import { meterHttp, traceHttp } from '../telemetry/http.js';
 
@@ -41,10 +44,14 @@ export class ApiManager implements Manager {
       // A bounded wait for the bus: a request answers 503 soon when the broker is down.
       scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler, sendTimeout: config.api.busTimeout }),
       compute: createContractClient(computeContract, transport, { topic: config.topics.compute, sendTimeout: config.api.busTimeout }),
+      network: createContractClient(networkContract, transport, { topic: config.topics.network, sendTimeout: config.api.busTimeout }),
       config,
       logger,
     });
-    this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config) });
+    const identity = config.identity.usersFile
+      ? new IdentityService({ db, users: loadUsersFile(config.identity.usersFile), tokenExpiration: config.identity.tokenExpiration })
+      : undefined;
+    this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config, identity), identity });
     const metrics = CloudMetrics.of(transport);
     if (metrics) meterHttp(this.app, metrics);
     traceHttp(this.app);
@@ -78,7 +85,11 @@ export class ApiManager implements Manager {
 }
 
 /** The authenticator the config asks for. */
-export function authenticator(config: ServiceConfig): Authenticator {
+export function authenticator(config: ServiceConfig, identity?: IdentityService): Authenticator {
+  if (config.api.authStrategy === 'keystone') {
+    if (!identity) throw new Error('auth_strategy = keystone needs [identity] users_file');
+    return identity.authenticator();
+  }
   if (config.api.authStrategy === 'tokens') {
     if (!config.api.tokenFile) throw new Error('auth_strategy = tokens needs [api] token_file');
     return tokenFile(config.api.tokenFile);

@@ -16,6 +16,8 @@ import type { Manager, PeriodicTask } from '../service.js';
 import { VmState } from '../states.js';
 import { buildInstance } from './build.js';
 import { computeContract } from './contract.js';
+import { evacuateInstance } from './evacuate.js';
+import { adoptMigrated, liveMigrate } from './live-migration.js';
 import { FakeDriver } from './fake-driver.js';
 import { buildTracker } from '../telemetry/cloud-metrics.js';
 import type { ComputeHost } from './host.js';
@@ -64,6 +66,7 @@ export class ComputeManager implements Manager {
       db: deps.db,
       driver: this.driver,
       network: createContractClient(networkContract, transport, { topic: config.topics.network }),
+      computes: createContractClient(computeContract, transport, { topic: config.topics.compute }),
       scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
       notifier: new InstanceNotifier(notifier, logger),
       config,
@@ -91,6 +94,11 @@ export class ComputeManager implements Manager {
       revert_resize: (ctx, args) => revertResize(c, elevated(ctx), args.instance_id),
       snapshot_instance: (ctx, args) => snapshotInstance(c, elevated(ctx), args.instance_id),
       set_admin_password: (ctx, args) => setAdminPassword(c, elevated(ctx), args.instance_id),
+      get_console_output: async (_ctx, args) => ({ output: this.driver.consoleOutput(args.instance_id, args.tail_length) }),
+      get_diagnostics: async (_ctx, args) => ({ diagnostics: this.driver.diagnostics(args.instance_id) ?? null }),
+      evacuate_instance: (ctx, args) => evacuateInstance(c, elevated(ctx), args),
+      live_migration: (ctx, args) => liveMigrate(c, elevated(ctx), args.instance_id, args.dest),
+      post_live_migration_at_destination: (ctx, args) => adoptMigrated(c, elevated(ctx), args.instance_id, args.console),
     };
   }
 
