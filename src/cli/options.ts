@@ -31,6 +31,9 @@ const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => 
 const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['identity']>[K]) => {
   config.identity = { ...config.identity, [key]: value };
 };
+const ha = <K extends keyof NonNullable<ServiceConfigInput['ha']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['ha']>[K]) => {
+  config.ha = { ...config.ha, [key]: value };
+};
 const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
   config.topics = { ...config.topics, [key]: value };
 };
@@ -72,6 +75,21 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'identity', key: 'users_file', kind: 'string', help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
   { section: 'identity', key: 'token_expiration', kind: 'int', help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
   { section: 'api', key: 'max_count', kind: 'int', help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
+  { section: 'ha', key: 'enabled', kind: 'bool', help: 'novarpc all runs the instance HA API, engine and a host monitor; the catalog lists instance-ha. Default false.', apply: ha('enabled') },
+  { section: 'ha', key: 'listen', kind: 'string', help: 'Address the instance HA API listens on. Default 0.0.0.0.', apply: ha('listen') },
+  { section: 'ha', key: 'listen_port', kind: 'int', help: 'Port of the instance HA API. Default 15868.', apply: ha('port') },
+  { section: 'ha', key: 'public_endpoint', kind: 'string', help: 'Base URL the catalog lists for instance-ha (<base>/v1). Default: the API host on [ha] listen_port.', apply: ha('publicEndpoint') },
+  { section: 'ha', key: 'auth_url', kind: 'string', help: 'Identity v3 URL of the HA engine and monitors. Default <[api] public_endpoint>/identity/v3.', apply: ha('authUrl') },
+  { section: 'ha', key: 'username', kind: 'string', help: 'User the HA engine and monitors authenticate as (an admin). Default admin.', apply: ha('username') },
+  { section: 'ha', key: 'password', kind: 'string', help: 'Password of [ha] username.', apply: ha('password') },
+  { section: 'ha', key: 'project', kind: 'string', help: 'Project of [ha] username. Default admin.', apply: ha('project') },
+  { section: 'ha', key: 'topic', kind: 'string', help: 'RPC topic of the HA engine. Default ha_engine.', apply: ha('topic') },
+  { section: 'ha', key: 'host_down_time', kind: 'float', help: 'Seconds without a compute heartbeat before the host monitor reports the host. Default 60.', apply: ha('hostDownTime') },
+  { section: 'ha', key: 'monitor_interval', kind: 'float', help: 'Seconds between the host monitor looks. Default 1.', apply: ha('monitorInterval') },
+  { section: 'ha', key: 'engine_lease_time', kind: 'float', help: 'Seconds an engine holds a workflow without renewing; then another engine resumes it. Default 10.', apply: ha('engineLeaseTime') },
+  { section: 'ha', key: 'evacuate_timeout', kind: 'float', help: 'Seconds to wait for one evacuated server to be ACTIVE elsewhere. Default 90.', apply: ha('evacuateTimeout') },
+  { section: 'ha', key: 'evacuate_concurrency', kind: 'int', help: 'Servers evacuated at once. Default 3.', apply: ha('evacuateConcurrency') },
+  { section: 'ha', key: 'max_attempts', kind: 'int', help: 'Runs of one recovery workflow before it is failed. Default 3.', apply: ha('maxAttempts') },
   { section: 'notifications', key: 'driver', kind: 'string', help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
   { section: 'notifications', key: 'topics', kind: 'list', help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
   { section: 'fake_driver', key: 'spawn_time', kind: 'int', help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },

@@ -13,6 +13,9 @@ import { translateDbError } from './error-mapping.js';
 import { fixedIpFunctions } from './fixed-ips.js';
 import { flavorExtraFunctions } from './flavor-extras.js';
 import { flavorFunctions } from './flavors.js';
+import { haNotificationFunctions } from './ha-notifications.js';
+import { haSegmentFunctions } from './ha-segments.js';
+import { haWorkflowFunctions } from './ha-workflows.js';
 import { identityTokenFunctions } from './identity-tokens.js';
 import { imageFunctions } from './images.js';
 import { instanceActionFunctions } from './instance-actions.js';
@@ -41,6 +44,9 @@ export interface DbResources {
   readonly flavorExtras: Bound<typeof flavorExtraFunctions>;
   readonly quotas: Bound<typeof quotaFunctions>;
   readonly identityTokens: Bound<typeof identityTokenFunctions>;
+  readonly haSegments: Bound<typeof haSegmentFunctions>;
+  readonly haNotifications: Bound<typeof haNotificationFunctions>;
+  readonly haWorkflows: Bound<typeof haWorkflowFunctions>;
 }
 
 /** Schema migrations of a Db. */
@@ -139,6 +145,9 @@ function bindResources(session: DbSession): DbResources {
     flavorExtras: bindResource(session, flavorExtraFunctions),
     quotas: bindResource(session, quotaFunctions),
     identityTokens: bindResource(session, identityTokenFunctions),
+    haSegments: bindResource(session, haSegmentFunctions),
+    haNotifications: bindResource(session, haNotificationFunctions),
+    haWorkflows: bindResource(session, haWorkflowFunctions),
   };
 }
 

@@ -16,7 +16,11 @@ export type DbResource =
   | 'Network'
   | 'FixedIp'
   | 'InstanceAction'
-  | 'Marker';
+  | 'Marker'
+  | 'HaSegment'
+  | 'HaHost'
+  | 'HaNotification'
+  | 'HaVmove';
 
 /** Every code a db error can carry. */
 export type DbErrorCode =

@@ -42,3 +42,6 @@ export * from './fixed-ips.js';
 export * from './flavor-extras.js';
 export * from './quotas.js';
 export * from './identity-tokens.js';
+export * from './ha-segments.js';
+export * from './ha-notifications.js';
+export * from './ha-workflows.js';

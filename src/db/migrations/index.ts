@@ -13,6 +13,7 @@ import { identityTokens } from './005_identity_tokens.js';
 import { quotas } from './006_quotas.js';
 import { flavorExtraSpecsAndAccess } from './007_flavor_extra_specs_and_access.js';
 import { serviceUuidsAndForcedDown } from './008_service_uuids_and_forced_down.js';
+import { instanceHa } from './020_instance_ha.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly DbMigration[] = [
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly DbMigration[] = [
   quotas,
   flavorExtraSpecsAndAccess,
   serviceUuidsAndForcedDown,
+  instanceHa,
 ];
 
 /** The tables the migrations create. */
@@ -44,6 +46,12 @@ export const MIGRATED_TABLES: readonly string[] = [
   'quotas',
   'instance_type_extra_specs',
   'instance_type_projects',
+  'ha_failover_segments',
+  'ha_hosts',
+  'ha_notifications',
+  'ha_failure_claims',
+  'ha_workflow_steps',
+  'ha_vmoves',
 ];
 
 /** A knex migration source serving {@link MIGRATIONS}. */
