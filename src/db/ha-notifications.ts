@@ -107,6 +107,11 @@ async function claimFailure(tx: DbSession, hostname: string, epoch: string, uuid
   }
 }
 
+/** Whether a notification already claimed this failure of the host. */
+export async function haFailureClaimed(session: DbSession, _ctx: DbContext, hostname: string, epoch: string): Promise<boolean> {
+  return (await table(session, 'ha_failure_claims').where({ hostname, epoch }).first()) !== undefined;
+}
+
 /** The notification with this uuid; HaNotificationNotFound otherwise. */
 export async function getHaNotification(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaNotificationRow> {
   const row: unknown = await table(session, 'ha_notifications').where('notification_uuid', uuid).first();
@@ -181,4 +186,5 @@ export const haNotificationFunctions = {
   renewLease: renewHaNotificationLease,
   finish: finishHaNotification,
   listClaimable: listClaimableHaNotifications,
+  failureClaimed: haFailureClaimed,
 };
