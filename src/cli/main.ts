@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { createLogger } from '../log/logger.js';
-import { launch, type ServiceName } from '../services/runtime.js';
+import { HA_SERVICE_NAMES, launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
 import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
 import { loadConfig } from './config.js';
@@ -51,15 +51,17 @@ function configFor(command: Command, defaults: ServiceConfigInput) {
   return { config, warnings };
 }
 
-async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
+async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput, all = false): Promise<void> {
   const { config, warnings } = configFor(command, defaults);
   const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
-  const runtime = await launch({ config, services, logger });
+  const withHa = all && config.ha.enabled ? [...services, ...HA_SERVICE_NAMES] : services;
+  const runtime = await launch({ config, services: withHa, logger });
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
+  if (runtime.haApiUrl) logger.info({ url: `${runtime.haApiUrl}/v1` }, 'instance HA API listening');
   await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
 }
 
@@ -92,11 +94,14 @@ export function buildProgram(): Command {
     ['scheduler', 'Run the scheduler worker (topic scheduler).', ['scheduler'], worker],
     ['compute', 'Run a compute worker with the fake driver (topic compute.<host>).', ['compute'], worker],
     ['network', 'Run the network worker (topic network).', ['network'], worker],
-    ['all', 'Run every service in this process.', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
+    ['ha-api', 'Run the instance HA API (Masakari v1) over HTTP on [ha] listen_port.', ['ha-api'], worker],
+    ['ha-engine', 'Run the instance HA engine (topic [ha] topic): recovery workflows driving the Compute API.', ['ha-engine'], worker],
+    ['hostmonitor', 'Report compute hosts whose heartbeat is older than [ha] host_down_time to the instance HA API.', ['hostmonitor'], worker],
+    ['all', 'Run every service in this process (with [ha] enabled, the instance HA API, engine and a host monitor too).', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
   ];
   for (const [name, help, services, defaults] of describe) {
     const command = withSettings(program.command(name).description(help));
-    command.action(async () => serve(command, services, defaults));
+    command.action(async () => serve(command, services, defaults, name === 'all'));
   }
 
   const demo = withSettings(program.command('demo').description('Boot servers end to end in one process and show each one\'s journey.'))

@@ -46,6 +46,8 @@ export interface HaVmoveRow {
   status: HaVmoveStatus;
   type: string;
   message: string | null;
+  prior_vm_state: string | null;
+  prior_locked: boolean | null;
   created_at: Date;
   updated_at: Date | null;
 }
@@ -55,7 +57,11 @@ const readStep = (raw: unknown): HaStepRow => {
   const row = readStepRaw(raw);
   return { notification_uuid: row.notification_uuid, name: row.name, position: Number(row.position), state: row.state, progress: Number(row.progress), progress_details: JSON.parse(row.progress_details) as HaProgressDetail[] };
 };
-const readVmove = rowReader<HaVmoveRow>({ dates: ['start_time', 'end_time'] });
+const readVmoveRaw = rowReader<HaVmoveRow>({ dates: ['start_time', 'end_time'] });
+const readVmove = (raw: unknown): HaVmoveRow => {
+  const row = readVmoveRaw(raw);
+  return { ...row, prior_locked: row.prior_locked === null ? null : Boolean(row.prior_locked) };
+};
 
 /** `2026-12-07 18:00:00.123456`, as Masakari stamps progress lines. */
 function progressTimestamp(date: Date): string {
@@ -100,7 +106,7 @@ export async function ensureHaVmove(
   const existing = await find();
   if (existing) return readVmove(existing);
   const now = utcNow();
-  const row = { ...values, uuid: randomUUID(), dest_host: null, start_time: null, end_time: null, status: 'pending', message: null, created_at: now, updated_at: null };
+  const row = { ...values, uuid: randomUUID(), dest_host: null, start_time: null, end_time: null, status: 'pending', message: null, prior_vm_state: null, prior_locked: null, created_at: now, updated_at: null };
   await table(session, 'ha_vmoves').insert(row);
   return readVmove(await find());
 }
@@ -110,7 +116,7 @@ export async function updateHaVmove(
   session: DbSession,
   _ctx: DbContext,
   uuid: string,
-  changes: Partial<Pick<HaVmoveRow, 'status' | 'dest_host' | 'start_time' | 'end_time' | 'message'>>,
+  changes: Partial<Pick<HaVmoveRow, 'status' | 'dest_host' | 'start_time' | 'end_time' | 'message' | 'prior_vm_state' | 'prior_locked'>>,
 ): Promise<void> {
   const updated = await table(session, 'ha_vmoves').where('uuid', uuid).update({ ...changes, updated_at: utcNow() });
   if (updated === 0) throw new NotFoundError('HaVmove', uuid, `No vmove with id ${uuid}.`);

@@ -83,6 +83,9 @@ async function up(knex: Knex): Promise<void> {
     table.string('status', 16).notNullable();
     table.string('type', 32).notNullable();
     table.text('message').nullable();
+    // What the server was before the move, so a resumed workflow restores it.
+    table.string('prior_vm_state', 32).nullable();
+    table.boolean('prior_locked').nullable();
     timestamps(table);
     table.unique(['notification_uuid', 'instance_uuid'], { indexName: 'ha_vmoves_instance_unique' });
   });

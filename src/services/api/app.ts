@@ -85,7 +85,8 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     );
   const publicEndpoint = deps.config.api.publicEndpoint;
   void app.register(computeVersionRoutes);
-  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint }), { prefix: '/identity' });
+  const extraCatalog = deps.config.ha.enabled ? instanceHaCatalog(deps.config) : undefined;
+  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint, extraCatalog }), { prefix: '/identity' });
   void app.register(imageRoutes({ db: deps.db, authenticate, publicEndpoint }), { prefix: '/image' });
   const compute = async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (request, reply) => applyMicroversion(request, reply));
@@ -107,6 +108,15 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
   void app.register(compute, { prefix: '/v2.1' });
   void app.register(compute, { prefix: '/v2.1/:project_id' });
   return app;
+}
+
+/** The catalog's `instance-ha` entry: `[ha] public_endpoint`, or the API's host on `[ha] listen_port`, then /v1. */
+function instanceHaCatalog(config: ServiceConfig) {
+  return (base: string) => {
+    const url = new URL(base);
+    const haBase = (config.ha.publicEndpoint || `${url.protocol}//${url.hostname}:${config.ha.port}`).replace(/\/+$/, '');
+    return [{ type: 'instance-ha', name: 'masakari', url: `${haBase}/v1` }];
+  };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
