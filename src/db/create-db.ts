@@ -12,6 +12,7 @@ import type { DbContext } from './context.js';
 import { translateDbError } from './error-mapping.js';
 import { fixedIpFunctions } from './fixed-ips.js';
 import { flavorExtraFunctions } from './flavor-extras.js';
+import { floatingIpFunctions } from './floating-ips.js';
 import { flavorFunctions } from './flavors.js';
 import { haNotificationFunctions } from './ha-notifications.js';
 import { haSegmentFunctions } from './ha-segments.js';
@@ -22,9 +23,11 @@ import { instanceActionFunctions } from './instance-actions.js';
 import { instanceFaultFunctions } from './instance-faults.js';
 import { instanceMetadataFunctions } from './instance-metadata.js';
 import { instanceFunctions } from './instances.js';
+import { keyPairFunctions } from './key-pairs.js';
 import { createMigrationSource } from './migrations/index.js';
 import { networkFunctions } from './networks.js';
 import { quotaFunctions } from './quotas.js';
+import { securityGroupFunctions } from './security-groups.js';
 import { serviceFunctions } from './services.js';
 import { bindResource, sessionFor, withTransaction, type Bound, type DbSession } from './session.js';
 import { attachSqlLogger } from './sql-log.js';
@@ -44,6 +47,9 @@ export interface DbResources {
   readonly flavorExtras: Bound<typeof flavorExtraFunctions>;
   readonly quotas: Bound<typeof quotaFunctions>;
   readonly identityTokens: Bound<typeof identityTokenFunctions>;
+  readonly keyPairs: Bound<typeof keyPairFunctions>;
+  readonly securityGroups: Bound<typeof securityGroupFunctions>;
+  readonly floatingIps: Bound<typeof floatingIpFunctions>;
   readonly haSegments: Bound<typeof haSegmentFunctions>;
   readonly haNotifications: Bound<typeof haNotificationFunctions>;
   readonly haWorkflows: Bound<typeof haWorkflowFunctions>;
@@ -145,6 +151,9 @@ function bindResources(session: DbSession): DbResources {
     flavorExtras: bindResource(session, flavorExtraFunctions),
     quotas: bindResource(session, quotaFunctions),
     identityTokens: bindResource(session, identityTokenFunctions),
+    keyPairs: bindResource(session, keyPairFunctions),
+    securityGroups: bindResource(session, securityGroupFunctions),
+    floatingIps: bindResource(session, floatingIpFunctions),
     haSegments: bindResource(session, haSegmentFunctions),
     haNotifications: bindResource(session, haNotificationFunctions),
     haWorkflows: bindResource(session, haWorkflowFunctions),

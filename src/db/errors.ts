@@ -17,6 +17,12 @@ export type DbResource =
   | 'FixedIp'
   | 'InstanceAction'
   | 'Marker'
+  | 'KeyPair'
+  | 'SecurityGroup'
+  | 'SecurityGroupRule'
+  | 'FloatingIp'
+  | 'FloatingIpPool'
+  | 'Port'
   | 'HaSegment'
   | 'HaHost'
   | 'HaNotification'
@@ -29,6 +35,8 @@ export type DbErrorCode =
   | 'UnexpectedTaskState'
   | 'ComputeResourcesUnavailable'
   | 'NoMoreFixedIps'
+  | 'NoMoreFloatingIps'
+  | 'InvalidRequest'
   | 'Forbidden'
   | 'DbConnectionError'
   | 'DbDeadlock'
@@ -114,6 +122,20 @@ export class NoMoreFixedIpsError extends DbError {
         ? 'Zero fixed IPs available in any network.'
         : `Zero fixed IPs available in network ${networkId}.`,
     );
+  }
+}
+
+/** A request the rows' state refuses (a group still in use, an address already associated). */
+export class InvalidRequestError extends DbError {
+  constructor(message: string) {
+    super('InvalidRequest', message);
+  }
+}
+
+/** Every floating IP of the pool is allocated. */
+export class NoMoreFloatingIpsError extends DbError {
+  constructor(readonly pool: string) {
+    super('NoMoreFloatingIps', `No more floating IPs in pool ${pool}.`);
   }
 }
 

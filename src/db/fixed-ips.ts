@@ -5,8 +5,9 @@
  * the transaction alone is enough (one writer). The UPDATE re-checks that the row is
  * still free either way.
  */
+import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
-import { DbDeadlockError, NoMoreFixedIpsError, NotFoundError } from './errors.js';
+import { DbDeadlockError, InvalidRequestError, NoMoreFixedIpsError, NotFoundError } from './errors.js';
 import { modelQuery } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
@@ -21,6 +22,8 @@ export interface FixedIpRow {
   leased: boolean;
   reserved: boolean;
   host: string | null;
+  /** Id of the interface (port) this address is, while allocated. */
+  port_id: string | null;
   created_at: Date;
   updated_at: Date | null;
   deleted_at: Date | null;
@@ -34,6 +37,8 @@ export interface FixedIpRequest {
   network_id?: number;
   /** Host of the instance, recorded on the address. */
   host?: string | null;
+  /** This address of the network rather than the first free one. */
+  address?: string;
 }
 
 const readFixedIp = rowReader<FixedIpRow>({ booleans: ['allocated', 'leased', 'reserved'] });
@@ -50,13 +55,15 @@ export async function allocateFixedIp(session: DbSession, ctx: DbContext, reques
       .orderBy('id')
       .first('id');
     if (request.network_id !== undefined) free.where('network_id', request.network_id);
+    if (request.address !== undefined) free.where('address', request.address);
     if (tx.dialect === 'mysql') free.forUpdate().skipLocked();
     const candidate: { id: number } | undefined = await free;
+    if (!candidate && request.address !== undefined) throw new InvalidRequestError(`Fixed IP ${request.address} is not available in the network.`);
     if (!candidate) throw new NoMoreFixedIpsError(request.network_id);
     const taken = await table(tx, 'fixed_ips')
       .where('id', candidate.id)
       .whereNull('instance_uuid')
-      .update({ instance_uuid: request.instance_uuid, allocated: true, host: request.host ?? null, updated_at: utcNow() });
+      .update({ instance_uuid: request.instance_uuid, allocated: true, host: request.host ?? null, port_id: randomUUID(), updated_at: utcNow() });
     // Cannot happen with the row lock; if it ever does, the transaction is re-run.
     if (taken !== 1) throw new DbDeadlockError(`fixed IP ${candidate.id} was taken concurrently`);
     const row: unknown = await table(tx, 'fixed_ips').where('id', candidate.id).first();
@@ -64,11 +71,49 @@ export async function allocateFixedIp(session: DbSession, ctx: DbContext, reques
   });
 }
 
-/** Frees every address of an instance (Nova's `fixed_ip_disassociate`); returns how many. */
+const RELEASED = { instance_uuid: null, allocated: false, leased: false, host: null, port_id: null } as const;
+
+/**
+ * Frees every address of an instance (Nova's `fixed_ip_disassociate`), first taking off
+ * the floating IPs associated with them; returns how many.
+ */
 export async function releaseFixedIpsByInstance(session: DbSession, ctx: DbContext, instanceUuid: string): Promise<number> {
-  return modelQuery(session, ctx, 'fixed_ips')
-    .where('instance_uuid', instanceUuid)
-    .update({ instance_uuid: null, allocated: false, leased: false, host: null, updated_at: utcNow() });
+  return withTransaction(session, async (tx) => {
+    const ids = modelQuery(tx, ctx, 'fixed_ips').where('instance_uuid', instanceUuid).select('id');
+    await table(tx, 'floating_ips').whereIn('fixed_ip_id', ids).update({ fixed_ip_id: null, host: null, updated_at: utcNow() });
+    return modelQuery(tx, ctx, 'fixed_ips').where('instance_uuid', instanceUuid).update({ ...RELEASED, updated_at: utcNow() });
+  });
+}
+
+/** Frees one interface (port) of an instance and its floating IPs; PortNotFound when the instance has no such port. */
+export async function releaseFixedIpByPort(session: DbSession, ctx: DbContext, instanceUuid: string, portId: string): Promise<FixedIpRow> {
+  return withTransaction(session, async (tx) => {
+    const row: unknown = await modelQuery(tx, ctx, 'fixed_ips').where({ instance_uuid: instanceUuid, port_id: portId }).first();
+    if (!row) throw new NotFoundError('Port', portId, `Port ${portId} is not attached`);
+    const fixedIp = readFixedIp(row);
+    await table(tx, 'floating_ips').where('fixed_ip_id', fixedIp.id).update({ fixed_ip_id: null, host: null, updated_at: utcNow() });
+    await table(tx, 'fixed_ips').where('id', fixedIp.id).update({ ...RELEASED, updated_at: utcNow() });
+    return fixedIp;
+  });
+}
+
+/** The address with this id; FixedIpNotFound otherwise. */
+export async function getFixedIp(session: DbSession, ctx: DbContext, id: number): Promise<FixedIpRow> {
+  const row: unknown = await modelQuery(session, ctx, 'fixed_ips').where('id', id).first();
+  if (!row) throw new NotFoundError('FixedIp', id);
+  return readFixedIp(row);
+}
+
+/** The address that is port `portId`; PortNotFound otherwise. */
+export async function getFixedIpByPort(session: DbSession, ctx: DbContext, portId: string): Promise<FixedIpRow> {
+  const row: unknown = await modelQuery(session, ctx, 'fixed_ips').where('port_id', portId).first();
+  if (!row) throw new NotFoundError('Port', portId, `Port ${portId} could not be found.`);
+  return readFixedIp(row);
+}
+
+/** Records the host of every address of an instance (after it moved hosts). */
+export async function setFixedIpsHost(session: DbSession, ctx: DbContext, instanceUuid: string, host: string): Promise<number> {
+  return modelQuery(session, ctx, 'fixed_ips').where('instance_uuid', instanceUuid).update({ host, updated_at: utcNow() });
 }
 
 /** The addresses of an instance, in allocation order. */
@@ -99,7 +144,11 @@ export async function countFreeFixedIps(session: DbSession, ctx: DbContext, netw
 export const fixedIpFunctions = {
   allocate: allocateFixedIp,
   releaseByInstance: releaseFixedIpsByInstance,
+  releaseByPort: releaseFixedIpByPort,
+  getByPort: getFixedIpByPort,
+  setHost: setFixedIpsHost,
   listByInstance: listFixedIpsByInstance,
   getByAddress: getFixedIpByAddress,
+  get: getFixedIp,
   countFree: countFreeFixedIps,
 };

@@ -37,6 +37,15 @@ export interface InstanceRow {
   progress: number;
   launched_at: Date | null;
   terminated_at: Date | null;
+  /** Whether the server is locked against actions of non-admins (microversion 2.9). */
+  locked: boolean;
+  /** Who locked it: `owner` or `admin`. */
+  locked_by: string | null;
+  locked_reason: string | null;
+  /** The server's description (microversion 2.19). */
+  display_description: string | null;
+  /** The public key of `key_name` at boot time. */
+  key_data: string | null;
   created_at: Date;
   updated_at: Date | null;
   deleted_at: Date | null;
@@ -78,13 +87,14 @@ export interface InstanceFilters {
 }
 
 const SCOPE: ScopeOptions = { projectColumn: 'project_id' };
-const readInstance = rowReader<InstanceRow>({ dates: ['launched_at', 'terminated_at'] });
+const readInstance = rowReader<InstanceRow>({ dates: ['launched_at', 'terminated_at'], booleans: ['locked'] });
 
 const NEW_INSTANCE_DEFAULTS = {
   display_name: null, hostname: null, image_ref: null, instance_type_id: null, key_name: null,
   availability_zone: null, host: null, vm_state: 'building', task_state: 'scheduling', power_state: 0,
   memory_mb: null, vcpus: null, root_gb: null, ephemeral_gb: null, access_ip_v4: null, access_ip_v6: null,
   progress: 0, launched_at: null, terminated_at: null,
+  locked: false, locked_by: null, locked_reason: null, display_description: null, key_data: null,
 } satisfies Partial<InstanceRow>;
 
 /** Inserts an instance (vm_state 'building', task_state 'scheduling' unless given) and returns its row. */

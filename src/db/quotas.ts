@@ -27,6 +27,11 @@ export async function setProjectQuotas(session: DbSession, ctx: DbContext, proje
   });
 }
 
+/** Drops a project's own limits, so the defaults apply again. */
+export async function resetProjectQuotas(session: DbSession, ctx: DbContext, projectId: string): Promise<void> {
+  await modelQuery(session, ctx, 'quotas').where('project_id', projectId).update(softDeleteChanges(session, utcNow()));
+}
+
 /** What a project uses: live servers, their vCPUs and RAM. */
 export interface ProjectUsage {
   instances: number;
@@ -47,5 +52,6 @@ export async function getProjectUsage(session: DbSession, ctx: DbContext, projec
 export const quotaFunctions = {
   getForProject: getProjectQuotas,
   setForProject: setProjectQuotas,
+  resetForProject: resetProjectQuotas,
   usage: getProjectUsage,
 };

@@ -13,6 +13,9 @@ import { identityTokens } from './005_identity_tokens.js';
 import { quotas } from './006_quotas.js';
 import { flavorExtraSpecsAndAccess } from './007_flavor_extra_specs_and_access.js';
 import { serviceUuidsAndForcedDown } from './008_service_uuids_and_forced_down.js';
+import { keypairsAndSecurityGroups } from './010_keypairs_and_security_groups.js';
+import { floatingIpsAndPorts } from './011_floating_ips_and_ports.js';
+import { instanceLockAndKey } from './012_instance_lock_and_key.js';
 import { instanceHa } from './020_instance_ha.js';
 
 /** Every migration, oldest first. */
@@ -25,6 +28,9 @@ export const MIGRATIONS: readonly DbMigration[] = [
   quotas,
   flavorExtraSpecsAndAccess,
   serviceUuidsAndForcedDown,
+  keypairsAndSecurityGroups,
+  floatingIpsAndPorts,
+  instanceLockAndKey,
   instanceHa,
 ];
 
@@ -46,6 +52,11 @@ export const MIGRATED_TABLES: readonly string[] = [
   'quotas',
   'instance_type_extra_specs',
   'instance_type_projects',
+  'key_pairs',
+  'security_groups',
+  'security_group_rules',
+  'security_group_instance_association',
+  'floating_ips',
   'ha_failover_segments',
   'ha_hosts',
   'ha_notifications',

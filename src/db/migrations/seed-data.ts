@@ -46,3 +46,6 @@ export const SEEDED_NETWORK = {
   cidr: '10.0.0.0/24',
   bridge: 'br100',
 } as const;
+
+/** The floating IP pool, like `nova-manage floating create --pool public 172.24.4.0/24`. */
+export const SEEDED_FLOATING_POOL = { name: 'public', cidr: '172.24.4.0/24' } as const;

@@ -16,10 +16,14 @@ import { identityRoutes } from './identity/routes.js';
 import type { IdentityService } from './identity/tokens.js';
 import { imageRoutes } from './image/routes.js';
 import { adminRoutes } from './routes/admin.js';
+import { availabilityZoneRoutes } from './routes/availability-zones.js';
 import { catalogueRoutes } from './routes/catalogue.js';
+import { flavorExtraRoutes } from './routes/flavor-extras.js';
 import { param } from './routes/context.js';
 import { applyMicroversion, checkRouteRange, type Microversion } from './microversion.js';
 import { metadataRoutes } from './routes/metadata.js';
+import { quotaRoutes } from './routes/quotas.js';
+import { serverResourceRoutes } from './routes/server-resources.js';
 import { serverRoutes } from './routes/servers.js';
 import { computeVersionRoutes } from './versions.js';
 
@@ -104,6 +108,10 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     metadataRoutes(scope, deps.db);
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
+    serverResourceRoutes(scope, deps.api);
+    quotaRoutes(scope, deps.db);
+    availabilityZoneRoutes(scope, deps.db, deps.config);
+    flavorExtraRoutes(scope, deps.db);
   };
   void app.register(compute, { prefix: '/v2.1' });
   void app.register(compute, { prefix: '/v2.1/:project_id' });

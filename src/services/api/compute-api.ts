@@ -3,17 +3,20 @@
  * scheduler), delete (cast to the compute, or delete locally when its host is gone),
  * and the view data of servers. Routes stay thin and call these.
  */
-import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow } from '../../db/index.js';
+import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
 import type { computeContract } from '../compute/contract.js';
+import type { networkContract } from '../network/contract.js';
 import type { ServiceConfig } from '../config.js';
 import { elevated, errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
 import type { schedulerContract } from '../scheduler/contract.js';
 import { TaskState, VmState } from '../states.js';
+import { resolveBootKey, resolveBootSecurityGroups, type BootKey } from './boot-options.js';
 import { CatalogueCache } from './catalogue-cache.js';
+import { checkBootQuota } from './quotas.js';
 import { ApiFault, badRequest } from './faults.js';
 import type { ServerDetails } from './views.js';
 
@@ -22,6 +25,7 @@ export interface ComputeApiDeps {
   db: Db;
   scheduler: ContractClient<typeof schedulerContract.methods>;
   compute: ContractClient<typeof computeContract.methods>;
+  network: ContractClient<typeof networkContract.methods>;
   config: ServiceConfig;
   logger: Logger;
 }
@@ -38,6 +42,8 @@ export interface CreateRequest {
   accessIPv4?: string;
   accessIPv6?: string;
   key_name?: string | null;
+  security_groups?: Array<{ name: string }>;
+  description?: string | null;
 }
 
 /** Server operations of the API. */
@@ -63,15 +69,19 @@ export class ComputeApi {
     if (count > this.deps.config.api.maxCount) {
       throw new ApiFault(403, `Quota exceeded: requested ${count} servers, at most ${this.deps.config.api.maxCount} per request.`);
     }
+    // Nova boots as many of max_count as the project's quota allows, and refuses below min_count.
+    const bootCount = await checkBootQuota(this.deps.db, ctx, flavor, minCount, count);
+    const key = await resolveBootKey(this.deps.db, ctx, request.key_name);
+    const groups = await resolveBootSecurityGroups(this.deps.db, ctx, request.security_groups);
     const created: InstanceRow[] = [];
-    for (let index = 0; index < count; index++) {
+    for (let index = 0; index < bootCount; index++) {
       const name = count > 1 ? `${request.name}-${index + 1}` : request.name;
-      created.push(await this.createOne(ctx, request, name, flavor));
+      created.push(await this.createOne(ctx, request, name, flavor, { key, groups }));
     }
     return created;
   }
 
-  private async createOne(ctx: RequestContext, request: CreateRequest, name: string, flavor: FlavorRow): Promise<InstanceRow> {
+  private async createOne(ctx: RequestContext, request: CreateRequest, name: string, flavor: FlavorRow, extras: { key: BootKey; groups: SecurityGroupRow[] }): Promise<InstanceRow> {
     const { db, scheduler, logger } = this.deps;
     const instance = await db.instances.create(ctx, {
       display_name: name,
@@ -85,9 +95,11 @@ export class ComputeApi {
       availability_zone: request.availability_zone ?? null,
       access_ip_v4: request.accessIPv4 ?? null,
       access_ip_v6: request.accessIPv6 ?? null,
-      key_name: request.key_name ?? null,
+      ...extras.key,
+      display_description: request.description ?? null,
       metadata: request.metadata ?? {},
     });
+    for (const group of extras.groups) await db.securityGroups.addToInstance(elevated(ctx), instance.uuid, group.id);
     await db.instanceActions.start(ctx, instance.uuid, 'create');
     const requestSpec = {
       instance_type: {
@@ -117,6 +129,7 @@ export class ComputeApi {
   async delete(ctx: RequestContext, id: string): Promise<void> {
     const { db, compute, logger } = this.deps;
     const instance = await db.instances.get(ctx, id);
+    refuseIfLocked(ctx, instance);
     const log = logger.child({ request_id: ctx.requestId, instance_id: id });
     await db.instanceActions.start(ctx, id, 'delete');
     if (instance.host && (await this.computeUp(ctx, instance.host))) {
@@ -165,14 +178,19 @@ export class ComputeApi {
     };
     return Promise.all(
       instances.map(async (instance) => {
-        const [metadata, ips, flavor, faults] = await Promise.all([
+        const [metadata, ips, flavor, faults, groups] = await Promise.all([
           db.instanceMetadata.get(ctx, instance.uuid).catch(() => ({})),
           db.fixedIps.listByInstance(admin, instance.uuid),
           flavorOf(instance.instance_type_id),
           instance.vm_state === VmState.ERROR ? db.instanceFaults.list(ctx, instance.uuid) : Promise.resolve([]),
+          db.securityGroups.listForInstance(admin, instance.uuid),
         ]);
+        const floatingIps = await db.floatingIps.listByFixedIps(admin, ips.map((ip) => ip.id));
         for (const ip of ips) await this.networkLabel(admin, ip.network_id);
-        return { metadata, ips, networkLabels: this.networkLabels, flavor, fault: faults[0], isAdmin: ctx.isAdmin };
+        return {
+          metadata, ips, floatingIps, networkLabels: this.networkLabels, flavor, fault: faults[0], isAdmin: ctx.isAdmin,
+          securityGroups: groups.map((group) => group.name),
+        };
       }),
     );
   }
@@ -182,6 +200,11 @@ export class ComputeApi {
     const network = await this.deps.db.networks.get(ctx, networkId);
     this.networkLabels.set(networkId, network.label);
   }
+}
+
+/** A locked server refuses changes from non-admins (Nova's check_instance_lock): 409. */
+export function refuseIfLocked(ctx: RequestContext, instance: InstanceRow): void {
+  if (instance.locked && !ctx.isAdmin) throw new ApiFault(409, `Instance ${instance.uuid} is locked`);
 }
 
 /** A NotFound from a lookup in the request body is a 400, as Nova answers. */

@@ -82,6 +82,10 @@ function dbFault(error: DbError): { status: number; message: string; unexpected:
     case 'DuplicateEntry':
     case 'ComputeResourcesUnavailable':
       return { status: 409, message: error.message, unexpected: false };
+    case 'InvalidRequest':
+      return { status: 400, message: error.message, unexpected: false };
+    case 'NoMoreFloatingIps':
+      return { status: 404, message: error.message, unexpected: false };
     case 'Forbidden':
       return { status: 403, message: error.message, unexpected: false };
     case 'DbConnectionError':

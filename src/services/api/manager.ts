@@ -9,6 +9,7 @@ import { createContractClient } from '../../rpc/contract.js';
 import type { Endpoint, Transport } from '../../rpc/index.js';
 import { computeContract } from '../compute/contract.js';
 import type { ServiceConfig } from '../config.js';
+import { networkContract } from '../network/contract.js';
 import { schedulerContract } from '../scheduler/contract.js';
 import type { Manager } from '../service.js';
 import { buildApiApp } from './app.js';
@@ -38,6 +39,7 @@ export class ApiManager implements Manager {
       db,
       scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
       compute: createContractClient(computeContract, transport, { topic: config.topics.compute }),
+      network: createContractClient(networkContract, transport, { topic: config.topics.network }),
       config,
       logger,
     });

@@ -32,6 +32,8 @@ export const createServerBody = z.object({
     accessIPv6: z.ipv6().optional(),
     adminPass: z.string().optional(),
     key_name: z.string().max(255).nullish(),
+    security_groups: z.array(z.looseObject({ name: z.string().min(1).max(255) })).optional(),
+    description: z.string().max(255).nullish(),
   }),
 });
 
@@ -40,17 +42,16 @@ export const updateServerBody = z.object({
     name: z.string().trim().min(1).max(255).optional(),
     accessIPv4: z.union([z.ipv4(), z.literal('')]).optional(),
     accessIPv6: z.union([z.ipv6(), z.literal('')]).optional(),
+    description: z.string().max(255).nullish(),
   }),
 });
 
 export const metadataBody = z.object({ metadata: metadataSchema });
 export const metaItemBody = z.object({ meta: metadataSchema });
 
-/** Bodies of POST /servers/{id}/action, by action name. */
+/** Bodies of the lifecycle actions of POST /servers/{id}/action that take arguments. */
 export const actionBodies = {
   reboot: z.object({ type: z.enum(['SOFT', 'HARD', 'soft', 'hard']).transform((t) => t.toUpperCase() as 'SOFT' | 'HARD') }),
-  'os-start': z.null().or(z.object({})),
-  'os-stop': z.null().or(z.object({})),
   rebuild: z.looseObject({
     imageRef: reference,
     name: z.string().trim().min(1).max(255).optional(),
@@ -60,13 +61,9 @@ export const actionBodies = {
     accessIPv6: z.ipv6().optional(),
   }),
   resize: z.looseObject({ flavorRef: reference }),
-  confirmResize: z.null().or(z.object({})),
-  revertResize: z.null().or(z.object({})),
   changePassword: z.object({ adminPass: z.string().min(1) }),
   createImage: z.object({ name: z.string().trim().min(1).max(255), metadata: metadataSchema.optional() }),
 } as const;
-
-export type ActionName = keyof typeof actionBodies;
 
 /** Parses `body` with `schema` or throws a 400 ApiFault naming the field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, prefix?: string): z.output<S> {

@@ -1,146 +1,164 @@
 /**
- * POST /servers/{id}/action: reboot, rebuild, resize, confirmResize, revertResize,
- * changePassword, createImage, os-start, os-stop. Each checks the vm_state, sets the
- * task_state with a CAS from "no task" (so two actions cannot race), records the
- * instance action, and casts to the compute that runs the server.
+ * POST /servers/{id}/action: one table of every action (lifecycle here; operations and
+ * network actions in their own modules). The dispatcher checks that exactly one known
+ * action is named and exists at the request's microversion, the admin policy, the lock,
+ * and the body, then runs the handler. Lifecycle handlers check the vm_state, set the
+ * task_state with a CAS from "no task" (so two actions cannot race), record the
+ * instance action, and cast to the compute that runs the server.
  */
-import { isDbError, type InstanceChanges, type InstanceRow } from '../../db/index.js';
+import { z } from 'zod';
+import type { InstanceChanges } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { TaskState, VmState } from '../states.js';
-import type { ComputeApi } from './compute-api.js';
-import { badRequest, conflict } from './faults.js';
-import { actionBodies, parseBody, type ActionName } from './schemas.js';
+import { action, begin, notFoundAs400, requireState, type ActionResult, type ActionSpec } from './action-kit.js';
+import { refuseIfLocked, type ComputeApi } from './compute-api.js';
+import { ApiFault, badRequest, conflict, forbidden } from './faults.js';
+import { formatMicroversion, inRange, type Microversion } from './microversion.js';
+import { networkActions } from './network-actions.js';
+import { operationActions } from './operation-actions.js';
+import { actionBodies, parseBody } from './schemas.js';
 import { serverView } from './views.js';
 
-/** What an action answers. */
-export interface ActionResult {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type { ActionResult } from './action-kit.js';
 
-/** Runs the one action named in `body`. */
-export async function performAction(api: ComputeApi, ctx: RequestContext, id: string, body: unknown, base: string): Promise<ActionResult> {
-  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
-    throw badRequest('The action body must be an object with exactly one action, e.g. {"reboot": {"type": "SOFT"}}.');
-  }
-  const [name, value] = Object.entries(body)[0]!;
-  if (!Object.hasOwn(actionBodies, name)) throw badRequest(`There is no such action: ${name}`);
-  const action = name as ActionName;
-  const instance = await api.deps.db.instances.get(ctx, id);
-  const compute = instance.host ? api.deps.compute.prepare({ server: instance.host }) : undefined;
-  const needHost = () => {
-    if (!compute) throw conflict(`Cannot '${action}' instance ${id}: it is not on any host.`);
-    return compute;
-  };
-  const args = parseBody(actionBodies[action] as never, value, action) as Record<string, unknown>;
-  const idArg = { instance_id: id };
-  switch (action) {
-    case 'reboot': {
+const noBody = z.null().or(z.object({}));
+
+const lifecycleActions = {
+  reboot: action({
+    schema: actionBodies.reboot,
+    lockChecked: true,
+    run: async (call, args) => {
       const hard = args.type === 'HARD';
-      requireState(instance, action, hard ? [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR] : [VmState.ACTIVE]);
-      await begin(api, ctx, instance, action, { task_state: hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING }, hard ? [null, TaskState.REBOOTING] : [null]);
-      await needHost().reboot_instance(ctx, { ...idArg, reboot_type: hard ? 'HARD' : 'SOFT' });
+      requireState(call.instance, 'reboot', hard ? [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR] : [VmState.ACTIVE]);
+      await begin(call, 'reboot', { task_state: hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING }, hard ? [null, TaskState.REBOOTING] : [null]);
+      await call.host().reboot_instance(call.ctx, { instance_id: call.instance.uuid, reboot_type: hard ? 'HARD' : 'SOFT' });
       return { status: 202 };
-    }
-    case 'os-stop':
-      requireState(instance, 'stop', [VmState.ACTIVE, VmState.ERROR]);
-      await begin(api, ctx, instance, 'stop', { task_state: TaskState.POWERING_OFF });
-      await needHost().stop_instance(ctx, idArg);
+    },
+  }),
+  'os-stop': action({
+    schema: noBody,
+    lockChecked: true,
+    run: async (call) => {
+      requireState(call.instance, 'stop', [VmState.ACTIVE, VmState.ERROR]);
+      await begin(call, 'stop', { task_state: TaskState.POWERING_OFF });
+      await call.host().stop_instance(call.ctx, { instance_id: call.instance.uuid });
       return { status: 202 };
-    case 'os-start':
-      requireState(instance, 'start', [VmState.STOPPED]);
-      await begin(api, ctx, instance, 'start', { task_state: TaskState.POWERING_ON });
-      await needHost().start_instance(ctx, idArg);
+    },
+  }),
+  'os-start': action({
+    schema: noBody,
+    lockChecked: true,
+    run: async (call) => {
+      requireState(call.instance, 'start', [VmState.STOPPED]);
+      await begin(call, 'start', { task_state: TaskState.POWERING_ON });
+      await call.host().start_instance(call.ctx, { instance_id: call.instance.uuid });
       return { status: 202 };
-    case 'rebuild': {
-      requireState(instance, action, [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR]);
-      const imageRef = String(args.imageRef);
-      await api.deps.db.images.get(ctx, imageRef).catch(notFoundAs400(`Can not find requested image ${imageRef}.`));
-      const changes: InstanceChanges = { task_state: TaskState.REBUILDING, image_ref: imageRef };
-      if (typeof args.name === 'string') changes.display_name = args.name;
-      if (typeof args.accessIPv4 === 'string') changes.access_ip_v4 = args.accessIPv4;
-      if (typeof args.accessIPv6 === 'string') changes.access_ip_v6 = args.accessIPv6;
-      const updated = await begin(api, ctx, instance, action, changes);
-      if (args.metadata) await api.deps.db.instanceMetadata.update(ctx, id, args.metadata as Record<string, string>, { replace: true });
-      await needHost().rebuild_instance(ctx, { ...idArg, image_ref: imageRef });
+    },
+  }),
+  rebuild: action({
+    schema: actionBodies.rebuild,
+    lockChecked: true,
+    run: async (call, args) => {
+      const { api, ctx, instance } = call;
+      requireState(instance, 'rebuild', [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR]);
+      await api.deps.db.images.get(ctx, args.imageRef).catch(notFoundAs400(`Can not find requested image ${args.imageRef}.`));
+      const changes: InstanceChanges = { task_state: TaskState.REBUILDING, image_ref: args.imageRef };
+      if (args.name !== undefined) changes.display_name = args.name;
+      if (args.accessIPv4 !== undefined) changes.access_ip_v4 = args.accessIPv4;
+      if (args.accessIPv6 !== undefined) changes.access_ip_v6 = args.accessIPv6;
+      const updated = await begin(call, 'rebuild', changes);
+      if (args.metadata) await api.deps.db.instanceMetadata.update(ctx, instance.uuid, args.metadata, { replace: true });
+      await call.host().rebuild_instance(ctx, { instance_id: instance.uuid, image_ref: args.imageRef });
       const [details] = await api.details(ctx, [updated]);
-      return { status: 202, body: { server: { ...serverView(updated, details!, base), adminPass: args.adminPass ?? undefined } } };
-    }
-    case 'resize': {
-      requireState(instance, action, [VmState.ACTIVE, VmState.STOPPED]);
-      const flavor = await api.deps.db.flavors.getByFlavorId(ctx, String(args.flavorRef)).catch(notFoundAs400(`Flavor ${String(args.flavorRef)} could not be found.`));
+      return { status: 202, body: { server: { ...serverView(updated, details!, call.base, call.microversion), adminPass: args.adminPass ?? undefined } } };
+    },
+  }),
+  resize: action({
+    schema: actionBodies.resize,
+    lockChecked: true,
+    run: async (call, args) => {
+      const { api, ctx, instance } = call;
+      requireState(instance, 'resize', [VmState.ACTIVE, VmState.STOPPED]);
+      const flavor = await api.deps.db.flavors.getByFlavorId(ctx, args.flavorRef).catch(notFoundAs400(`Flavor ${args.flavorRef} could not be found.`));
       if (flavor.id === instance.instance_type_id) throw badRequest('When resizing, instances must change flavor!');
-      await begin(api, ctx, instance, action, { task_state: TaskState.RESIZE_PREP });
-      await needHost().resize_instance(ctx, { ...idArg, instance_type_id: flavor.id });
+      await begin(call, 'resize', { task_state: TaskState.RESIZE_PREP });
+      await call.host().resize_instance(ctx, { instance_id: instance.uuid, instance_type_id: flavor.id });
       return { status: 202 };
-    }
-    case 'confirmResize':
-      requireState(instance, action, [VmState.RESIZED]);
-      await begin(api, ctx, instance, 'confirmResize', { task_state: TaskState.RESIZE_CONFIRMING });
-      await needHost().confirm_resize(ctx, idArg);
+    },
+  }),
+  confirmResize: action({
+    schema: noBody,
+    lockChecked: true,
+    run: async (call) => {
+      requireState(call.instance, 'confirmResize', [VmState.RESIZED]);
+      await begin(call, 'confirmResize', { task_state: TaskState.RESIZE_CONFIRMING });
+      await call.host().confirm_resize(call.ctx, { instance_id: call.instance.uuid });
       return { status: 204 };
-    case 'revertResize':
-      requireState(instance, action, [VmState.RESIZED]);
-      await begin(api, ctx, instance, 'revertResize', { task_state: TaskState.RESIZE_REVERTING });
-      await needHost().revert_resize(ctx, idArg);
+    },
+  }),
+  revertResize: action({
+    schema: noBody,
+    lockChecked: true,
+    run: async (call) => {
+      requireState(call.instance, 'revertResize', [VmState.RESIZED]);
+      await begin(call, 'revertResize', { task_state: TaskState.RESIZE_REVERTING });
+      await call.host().revert_resize(call.ctx, { instance_id: call.instance.uuid });
       return { status: 202 };
-    case 'changePassword':
-      requireState(instance, action, [VmState.ACTIVE]);
-      await begin(api, ctx, instance, 'changePassword', { task_state: TaskState.UPDATING_PASSWORD });
-      await needHost().set_admin_password(ctx, { ...idArg, new_pass: String(args.adminPass) });
+    },
+  }),
+  changePassword: action({
+    schema: actionBodies.changePassword,
+    lockChecked: true,
+    run: async (call, args) => {
+      requireState(call.instance, 'changePassword', [VmState.ACTIVE]);
+      await begin(call, 'changePassword', { task_state: TaskState.UPDATING_PASSWORD });
+      await call.host().set_admin_password(call.ctx, { instance_id: call.instance.uuid, new_pass: args.adminPass });
       return { status: 202 };
-    case 'createImage': {
-      requireState(instance, action, [VmState.ACTIVE, VmState.STOPPED]);
-      await begin(api, ctx, instance, 'createImage', { task_state: TaskState.IMAGE_SNAPSHOT });
+    },
+  }),
+  createImage: action({
+    schema: actionBodies.createImage,
+    lockChecked: true,
+    run: async (call, args) => {
+      const { api, ctx, instance } = call;
+      requireState(instance, 'createImage', [VmState.ACTIVE, VmState.STOPPED]);
+      await begin(call, 'createImage', { task_state: TaskState.IMAGE_SNAPSHOT });
       const image = await api.deps.db.images.create(ctx, {
-        name: String(args.name),
+        name: args.name,
         status: 'active',
         disk_format: 'qcow2',
         container_format: 'bare',
         min_disk: instance.root_gb ?? 0,
         is_public: false,
       });
-      const metadata = { ...((args.metadata as Record<string, string>) ?? {}), instance_uuid: id, image_type: 'snapshot' };
-      await api.deps.db.images.updateMetadata(ctx, image.uuid, metadata);
-      await needHost().snapshot_instance(ctx, { ...idArg, image_id: image.uuid });
-      return { status: 202, headers: { location: `${base}/images/${image.uuid}` } };
-    }
-  }
-}
+      await api.deps.db.images.updateMetadata(ctx, image.uuid, { ...(args.metadata ?? {}), instance_uuid: instance.uuid, image_type: 'snapshot' });
+      await call.host().snapshot_instance(ctx, { instance_id: instance.uuid, image_id: image.uuid });
+      return { status: 202, headers: { location: `${call.base}/images/${image.uuid}` } };
+    },
+  }),
+} satisfies Record<string, ActionSpec<any>>;
 
-function requireState(instance: InstanceRow, action: string, allowed: readonly string[]): void {
-  if (!allowed.includes(instance.vm_state ?? '')) {
-    throw conflict(`Cannot '${action}' instance ${instance.uuid} while it is in vm_state ${instance.vm_state}`);
-  }
-}
+/** Every server action, by the name its body uses. */
+const ACTIONS: Record<string, ActionSpec<any>> = { ...lifecycleActions, ...operationActions, ...networkActions };
 
-/** Sets the task_state with a CAS from `from` (default: no task) and records the action. */
-async function begin(
-  api: ComputeApi,
-  ctx: RequestContext,
-  instance: InstanceRow,
-  action: string,
-  changes: InstanceChanges,
-  from: ReadonlyArray<string | null> = [null],
-): Promise<InstanceRow> {
-  let updated: InstanceRow;
-  try {
-    updated = await api.deps.db.instances.update(ctx, instance.uuid, changes, { expectedTaskState: from });
-  } catch (error) {
-    if (isDbError(error, 'UnexpectedTaskState')) {
-      throw conflict(`Cannot '${action}' instance ${instance.uuid} while it is in task_state ${instance.task_state}`);
-    }
-    throw error;
+/** Runs the one action named in `body`. */
+export async function performAction(api: ComputeApi, ctx: RequestContext, id: string, body: unknown, base: string, microversion: Microversion): Promise<ActionResult> {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
+    throw badRequest('The action body must be an object with exactly one action, e.g. {"reboot": {"type": "SOFT"}}.');
   }
-  await api.deps.db.instanceActions.start(ctx, instance.uuid, action);
-  api.deps.logger.info({ request_id: ctx.requestId, instance_id: instance.uuid, action, task_state: updated.task_state }, 'server action accepted');
-  return updated;
-}
-
-function notFoundAs400(message: string): (error: unknown) => never {
-  return (error) => {
-    if (isDbError(error) && error.code.endsWith('NotFound')) throw badRequest(message);
-    throw error;
+  const [name, value] = Object.entries(body)[0]!;
+  const spec = Object.hasOwn(ACTIONS, name) ? ACTIONS[name]! : undefined;
+  if (!spec) throw badRequest(`There is no such action: ${name}`);
+  if (spec.versions && !inRange(microversion, spec.versions)) {
+    throw new ApiFault(404, `API version ${formatMicroversion(microversion)} is not supported on this method (action ${name}).`);
+  }
+  const instance = await api.deps.db.instances.get(ctx, id);
+  if (spec.adminPolicy && !ctx.isAdmin) throw forbidden(`Policy doesn't allow ${spec.adminPolicy} to be performed.`);
+  if (spec.lockChecked) refuseIfLocked(ctx, instance);
+  const args = parseBody(spec.schema, value, name);
+  const host = () => {
+    if (!instance.host) throw conflict(`Cannot '${name}' instance ${id}: it is not on any host.`);
+    return api.deps.compute.prepare({ server: instance.host });
   };
+  return spec.run({ api, ctx, instance, base, microversion, host }, args);
 }

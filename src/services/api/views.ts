@@ -3,8 +3,12 @@
  * in the shapes python-novaclient reads.
  */
 import { createHash } from 'node:crypto';
-import type { ComputeNodeRow, FixedIpRow, FlavorRow, ImageRow, InstanceFaultRow, InstanceRow, Metadata, ServiceRow } from '../../db/index.js';
+import type { ComputeNodeRow, FixedIpRow, FlavorRow, FloatingIpRow, ImageRow, InstanceFaultRow, InstanceRow, Metadata, ServiceRow } from '../../db/index.js';
 import { statusFromState } from '../states.js';
+import { parseMicroversion, type Microversion } from './microversion.js';
+import { microversionFields } from './server-fields.js';
+
+const MIN_VERSION = parseMicroversion('2.1');
 
 /** `2012-08-20T21:11:09Z`, as Nova formats times. */
 export function isoTime(date: Date | null | undefined): string | null {
@@ -20,17 +24,17 @@ export function links(base: string, collection: string, id: string | number): Ar
   ];
 }
 
-/** `addresses`: addresses by network label. */
-export function addressesView(ips: readonly FixedIpRow[], labels: ReadonlyMap<number, string>): Record<string, unknown[]> {
+/** `addresses`: addresses by network label, each fixed IP followed by its floating IPs. */
+export function addressesView(ips: readonly FixedIpRow[], labels: ReadonlyMap<number, string>, floating: readonly FloatingIpRow[] = []): Record<string, unknown[]> {
   const addresses: Record<string, unknown[]> = {};
   for (const ip of ips) {
     const label = labels.get(ip.network_id) ?? 'private';
-    (addresses[label] ??= []).push({
-      version: 4,
-      addr: ip.address,
-      'OS-EXT-IPS:type': 'fixed',
-      'OS-EXT-IPS-MAC:mac_addr': macFor(ip.address),
-    });
+    const mac = macFor(ip.address);
+    const list = (addresses[label] ??= []);
+    list.push({ version: 4, addr: ip.address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac });
+    for (const address of floating.filter((f) => f.fixed_ip_id === ip.id)) {
+      list.push({ version: 4, addr: address.address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': mac });
+    }
   }
   return addresses;
 }
@@ -39,6 +43,8 @@ export function addressesView(ips: readonly FixedIpRow[], labels: ReadonlyMap<nu
 export interface ServerDetails {
   metadata: Metadata;
   ips: readonly FixedIpRow[];
+  floatingIps: readonly FloatingIpRow[];
+  securityGroups: readonly string[];
   networkLabels: ReadonlyMap<number, string>;
   flavor: FlavorRow | undefined;
   fault: InstanceFaultRow | undefined;
@@ -51,7 +57,7 @@ export function serverSummary(instance: InstanceRow, base: string): Record<strin
 }
 
 /** The full view of GET /servers/{id} and /servers/detail. */
-export function serverView(instance: InstanceRow, details: ServerDetails, base: string): Record<string, unknown> {
+export function serverView(instance: InstanceRow, details: ServerDetails, base: string, mv: Microversion = MIN_VERSION): Record<string, unknown> {
   const status = statusFromState(instance.vm_state, instance.task_state);
   const view: Record<string, unknown> = {
     id: instance.uuid,
@@ -65,7 +71,7 @@ export function serverView(instance: InstanceRow, details: ServerDetails, base: 
     flavor: { id: details.flavor?.flavorid ?? String(instance.instance_type_id), links: links(base, 'flavors', details.flavor?.flavorid ?? String(instance.instance_type_id)).slice(1) },
     created: isoTime(instance.created_at),
     updated: isoTime(instance.updated_at ?? instance.created_at),
-    addresses: addressesView(details.ips, details.networkLabels),
+    addresses: addressesView(details.ips, details.networkLabels, details.floatingIps),
     accessIPv4: instance.access_ip_v4 ?? '',
     accessIPv6: instance.access_ip_v6 ?? '',
     links: links(base, 'servers', instance.uuid),
@@ -78,7 +84,7 @@ export function serverView(instance: InstanceRow, details: ServerDetails, base: 
     'OS-SRV-USG:launched_at': isoTime(instance.launched_at),
     'OS-SRV-USG:terminated_at': isoTime(instance.terminated_at),
     key_name: instance.key_name,
-    security_groups: [{ name: 'default' }],
+    security_groups: details.securityGroups.map((name) => ({ name })),
     config_drive: '',
     'os-extended-volumes:volumes_attached': [],
   };
@@ -90,7 +96,7 @@ export function serverView(instance: InstanceRow, details: ServerDetails, base: 
   if (details.fault && (status === 'ERROR' || status === 'DELETED')) {
     view.fault = { code: details.fault.code, message: details.fault.message, created: isoTime(details.fault.created_at) };
   }
-  return view;
+  return Object.assign(view, microversionFields(instance, details, mv));
 }
 
 /** A flavor, short or detailed. */
@@ -173,7 +179,7 @@ export function hypervisorView(node: ComputeNodeRow, service: ServiceRow | undef
 }
 
 /** A stable fake MAC for an address (fa:16:3e:xx:xx:xx, like Neutron's). */
-function macFor(address: string): string {
+export function macFor(address: string): string {
   const digest = createHash('md5').update(address).digest();
   return ['fa', '16', '3e', ...[0, 1, 2].map((i) => digest[i]!.toString(16).padStart(2, '0'))].join(':');
 }

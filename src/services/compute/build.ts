@@ -11,6 +11,7 @@ import { errorMessage } from '../context.js';
 import type { FixedIpInfo } from '../network/contract.js';
 import type { FilterProperties, RequestSpec } from '../scheduler/contract.js';
 import { PowerState, TaskState, VmState } from '../states.js';
+import type { BootInfo } from './fake-console.js';
 import { deallocateNetwork, instanceAmounts, releaseResources, advance, type ComputeHost } from './host.js';
 
 /** The arguments of run_instance. */
@@ -46,7 +47,7 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');
     instance = await advance(compute, ctx, instance, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
     instance = await advance(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
-    await compute.driver.spawn(id, instance.image_ref, metadata);
+    await compute.driver.spawn(id, instance.image_ref, metadata, bootInfo(instance, fixedIps));
     instance = await advance(
       compute,
       ctx,
@@ -59,6 +60,11 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
   } catch (error) {
     await handleBuildFailure(compute, ctx, request, instance, error);
   }
+}
+
+/** What the guest gets at boot: its hostname, addresses and the key pair it was booted with. */
+export function bootInfo(instance: InstanceRow, fixedIps: readonly FixedIpInfo[]): BootInfo {
+  return { hostname: instance.hostname, keyName: instance.key_name, keyData: instance.key_data, addresses: fixedIps.map((ip) => ip.address) };
 }
 
 async function handleBuildFailure(

@@ -7,6 +7,8 @@
  *         stop_instance, start_instance, rebuild_instance
  *   1.1 - resize_instance, confirm_resize, revert_resize (resize on the same host)
  *   1.2 - snapshot_instance, set_admin_password
+ *   1.3 - get_console_output, get_diagnostics (calls); evacuate_instance (cast, to the
+ *         destination host of an evacuation)
  */
 import { z } from 'zod';
 import { defineContract } from '../../rpc/contract.js';
@@ -14,9 +16,21 @@ import { filterPropertiesSchema, requestSpecSchema } from '../scheduler/contract
 
 const instanceOnly = z.strictObject({ instance_id: z.string().min(1) });
 
+/** A hypervisor's figures for one server. */
+export const diagnosticsSchema = z.object({
+  state: z.enum(['running', 'shutdown']),
+  uptimeSeconds: z.number(),
+  cpuTimeNs: z.number(),
+  memoryKb: z.number(),
+  diskReadBytes: z.number(),
+  diskWriteBytes: z.number(),
+  nicRxBytes: z.number(),
+  nicTxBytes: z.number(),
+});
+
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.2',
+  version: '1.3',
   methods: {
     run_instance: {
       kind: 'cast',
@@ -62,6 +76,26 @@ export const computeContract = defineContract({
       since: '1.2',
       description: "Set a server's administrator password.",
       args: z.strictObject({ instance_id: z.string().min(1), new_pass: z.string() }),
+    },
+    get_console_output: {
+      kind: 'call',
+      since: '1.3',
+      description: "A server's console log, the last tail_length lines when given.",
+      args: z.strictObject({ instance_id: z.string().min(1), tail_length: z.number().int().nullish() }),
+      returns: z.object({ output: z.string() }),
+    },
+    get_diagnostics: {
+      kind: 'call',
+      since: '1.3',
+      description: "What the hypervisor reports of a server's use; null when it does not run here.",
+      args: instanceOnly,
+      returns: z.object({ diagnostics: diagnosticsSchema.nullable() }),
+    },
+    evacuate_instance: {
+      kind: 'cast',
+      since: '1.3',
+      description: 'Rebuild here a server whose host is down, keeping its id, addresses, metadata and key.',
+      args: z.strictObject({ instance_id: z.string().min(1), source_host: z.string().min(1), image_ref: z.string().nullish() }),
     },
   },
 });

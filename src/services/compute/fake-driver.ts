@@ -4,10 +4,13 @@
  * - every spawn on this host with `[fake_driver] fail_spawn = true`;
  * - a server whose metadata has `fake_driver:fail_on` listing this host
  *   (comma-separated, `*` for every host), to exercise rescheduling.
+ * Each server has a console log the driver writes as a real console shows a boot
+ * (kernel, cloud-init with the authorized key's fingerprint, login prompt).
  */
 import type { Metadata } from '../../db/index.js';
 import type { FakeDriverConfig } from '../config.js';
 import { PowerState } from '../states.js';
+import { bootLines, diagnosticsOf, shutdownLines, type BootInfo, type DriverDiagnostics } from './fake-console.js';
 
 /** Raised by the driver when a spawn fails; the compute reschedules the build. */
 export class SpawnError extends Error {
@@ -26,12 +29,25 @@ export interface HypervisorCapacity {
   hypervisor_version: number;
 }
 
+/** What the driver keeps of one server. */
+interface FakeServer {
+  powerState: number;
+  imageRef: string | null;
+  boot: BootInfo;
+  /** The console log, oldest line first. */
+  console: string[];
+  startedAt: number;
+}
+
+/** Lines of console log kept per server, like a bounded console.log file. */
+const CONSOLE_LINES = 1000;
+
 /** The metadata key that makes a spawn fail on some hosts. */
 export const FAIL_ON_METADATA_KEY = 'fake_driver:fail_on';
 
 /** An in-memory hypervisor. */
 export class FakeDriver {
-  private readonly servers = new Map<string, { powerState: number; imageRef: string | null }>();
+  private readonly servers = new Map<string, FakeServer>();
 
   constructor(
     private readonly config: FakeDriverConfig,
@@ -53,13 +69,26 @@ export class FakeDriver {
     return this.servers.size;
   }
 
-  async spawn(uuid: string, imageRef: string | null, metadata: Metadata): Promise<void> {
+  async spawn(uuid: string, imageRef: string | null, metadata: Metadata, boot: BootInfo = {}): Promise<void> {
     await this.work();
     const failOn = (metadata[FAIL_ON_METADATA_KEY] ?? '').split(',').map((host) => host.trim());
     if (this.config.failSpawn || failOn.includes(this.host) || failOn.includes('*')) {
       throw new SpawnError(`Fake driver was told to fail spawning ${uuid} on host ${this.host}`);
     }
-    this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef });
+    this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot, console: bootLines(boot), startedAt: Date.now() });
+  }
+
+  /** The server's console log, the last `tailLength` lines when given; empty for an unknown server. */
+  consoleOutput(uuid: string, tailLength?: number | null): string {
+    const lines = this.servers.get(uuid)?.console ?? [];
+    const shown = tailLength === undefined || tailLength === null || tailLength < 0 ? lines : tailLength === 0 ? [] : lines.slice(-tailLength);
+    return shown.map((line) => `${line}\n`).join('');
+  }
+
+  /** What the hypervisor knows of a server's use, or undefined when it does not run here. */
+  diagnostics(uuid: string): DriverDiagnostics | undefined {
+    const server = this.servers.get(uuid);
+    return server && diagnosticsOf(uuid, server.powerState, server.startedAt);
   }
 
   async destroy(uuid: string): Promise<void> {
@@ -68,22 +97,26 @@ export class FakeDriver {
 
   async reboot(uuid: string): Promise<number> {
     await this.work();
+    this.log(uuid, [...shutdownLines(), ...bootLines(this.servers.get(uuid)?.boot ?? {})]);
     return this.setPower(uuid, PowerState.RUNNING);
   }
 
   async powerOff(uuid: string): Promise<number> {
     await this.work();
+    this.log(uuid, shutdownLines());
     return this.setPower(uuid, PowerState.SHUTDOWN);
   }
 
   async powerOn(uuid: string): Promise<number> {
     await this.work();
+    this.log(uuid, bootLines(this.servers.get(uuid)?.boot ?? {}));
     return this.setPower(uuid, PowerState.RUNNING);
   }
 
-  async rebuild(uuid: string, imageRef: string): Promise<void> {
+  async rebuild(uuid: string, imageRef: string, boot?: BootInfo): Promise<void> {
     await this.work();
-    this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef });
+    const known = boot ?? this.servers.get(uuid)?.boot ?? {};
+    this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot: known, console: bootLines(known), startedAt: Date.now() });
   }
 
   /** Resizing, snapshotting and setting a password just take time. */
@@ -100,9 +133,16 @@ export class FakeDriver {
   }
 
   private setPower(uuid: string, powerState: number): number {
-    const server = this.servers.get(uuid) ?? { powerState, imageRef: null };
-    this.servers.set(uuid, { ...server, powerState });
+    const server = this.servers.get(uuid) ?? { powerState, imageRef: null, boot: {}, console: [], startedAt: Date.now() };
+    this.servers.set(uuid, { ...server, powerState, ...(powerState === PowerState.RUNNING ? { startedAt: Date.now() } : {}) });
     return powerState;
+  }
+
+  private log(uuid: string, lines: readonly string[]): void {
+    const server = this.servers.get(uuid);
+    if (!server) return;
+    server.console.push(...lines);
+    if (server.console.length > CONSOLE_LINES) server.console.splice(0, server.console.length - CONSOLE_LINES);
   }
 
   private async work(): Promise<void> {

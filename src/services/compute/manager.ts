@@ -16,6 +16,7 @@ import type { Manager, PeriodicTask } from '../service.js';
 import { VmState } from '../states.js';
 import { buildInstance } from './build.js';
 import { computeContract } from './contract.js';
+import { evacuateInstance } from './evacuate.js';
 import { FakeDriver } from './fake-driver.js';
 import type { ComputeHost } from './host.js';
 import {
@@ -86,6 +87,9 @@ export class ComputeManager implements Manager {
       revert_resize: (ctx, args) => revertResize(c, elevated(ctx), args.instance_id),
       snapshot_instance: (ctx, args) => snapshotInstance(c, elevated(ctx), args.instance_id),
       set_admin_password: (ctx, args) => setAdminPassword(c, elevated(ctx), args.instance_id),
+      get_console_output: async (_ctx, args) => ({ output: this.driver.consoleOutput(args.instance_id, args.tail_length) }),
+      get_diagnostics: async (_ctx, args) => ({ diagnostics: this.driver.diagnostics(args.instance_id) ?? null }),
+      evacuate_instance: (ctx, args) => evacuateInstance(c, elevated(ctx), args),
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * The network manager (Nova's flat network manager, reduced): fixed IPs from the
- * database pool, one per server.
+ * database pool, one per server at boot and more as interfaces, and floating IPs.
  */
 import type { Db, FixedIpRow, NetworkRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
@@ -9,6 +9,7 @@ import type { Endpoint, RequestContext } from '../../rpc/index.js';
 import { elevated } from '../context.js';
 import type { Manager } from '../service.js';
 import { networkContract, type FixedIpInfo } from './contract.js';
+import { floatingHandlers } from './floating.js';
 
 /** What the network manager needs. */
 export interface NetworkManagerDeps {
@@ -47,6 +48,11 @@ export class NetworkManager implements Manager {
         const rows = await this.deps.db.fixedIps.listByInstance(elevated(ctx), args.instance_id);
         return { fixed_ips: await Promise.all(rows.map((row) => this.describe(ctx, row))) };
       },
+      ...floatingHandlers({
+        db: this.deps.db,
+        describe: (ctx, row) => this.describe(ctx, row),
+        log: (ctx, fields, message) => this.log(ctx).info(fields, message),
+      }),
     };
   }
 
@@ -57,7 +63,7 @@ export class NetworkManager implements Manager {
       label = network.label;
       this.labels.set(row.network_id, label);
     }
-    return { address: row.address, network_id: row.network_id, network_label: label, version: 4 };
+    return { address: row.address, network_id: row.network_id, network_label: label, version: 4, port_id: row.port_id };
   }
 
   private log(ctx: RequestContext): Logger {

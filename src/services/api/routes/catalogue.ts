@@ -1,7 +1,8 @@
 /** /flavors and /images (nova's image proxy): list, detail, show. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Db, FlavorFilters, ImageRow } from '../../../db/index.js';
+import type { Db, FlavorFilters, FlavorRow, ImageRow, Metadata } from '../../../db/index.js';
 import { badRequest } from '../faults.js';
+import { isAtLeast } from '../microversion.js';
 import { flavorView, imageView } from '../views.js';
 import { baseUrl, contextOf, param, query } from './context.js';
 
@@ -13,14 +14,18 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
     const minDisk = numberQuery(request, 'minDisk');
     if (minRam !== undefined) filters.min_memory_mb = minRam;
     if (minDisk !== undefined) filters.min_root_gb = minDisk;
-    const rows = await db.flavors.list(contextOf(request), filters);
-    return { flavors: rows.map((flavor) => flavorView(flavor, baseUrl(request), detail)) };
+    const ctx = contextOf(request);
+    const rows = await db.flavors.list(ctx, filters);
+    const specs = detail && isAtLeast(request.microversion, '2.61') ? await db.flavorExtras.manyExtraSpecs(ctx, rows.map((flavor) => flavor.id)) : undefined;
+    return { flavors: rows.map((flavor) => versionedFlavor(request, flavor, detail, specs?.get(flavor.id))) };
   };
   app.get('/flavors', (request) => flavors(request, false));
   app.get('/flavors/detail', (request) => flavors(request, true));
   app.get('/flavors/:id', async (request) => {
-    const flavor = await db.flavors.getByFlavorId(contextOf(request), param(request, 'id'));
-    return { flavor: flavorView(flavor, baseUrl(request), true) };
+    const ctx = contextOf(request);
+    const flavor = await db.flavors.getByFlavorId(ctx, param(request, 'id'));
+    const specs = isAtLeast(request.microversion, '2.61') ? await db.flavorExtras.extraSpecs(ctx, flavor.id) : undefined;
+    return { flavor: versionedFlavor(request, flavor, true, specs) };
   });
 
   const images = async (request: FastifyRequest, detail: boolean) => {
@@ -41,6 +46,17 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
     const image = await db.images.get(ctx, param(request, 'id'));
     return { image: imageView(image, await db.images.getMetadata(ctx, image.uuid), baseUrl(request), true) };
   });
+}
+
+/** A flavor as the request's microversion shows it: description (2.55), extra_specs (2.61), swap 0 not "" (2.75). */
+function versionedFlavor(request: FastifyRequest, flavor: FlavorRow, detail: boolean, specs: Metadata | undefined): Record<string, unknown> {
+  const view = flavorView(flavor, baseUrl(request), detail);
+  const version = request.microversion;
+  if (isAtLeast(version, '2.55')) view.description = null;
+  if (!detail) return view;
+  if (isAtLeast(version, '2.61')) view.extra_specs = specs ?? {};
+  if (isAtLeast(version, '2.75')) view.swap = flavor.swap;
+  return view;
 }
 
 function numberQuery(request: FastifyRequest, name: string): number | undefined {

@@ -5,6 +5,8 @@ import { vmStatesForStatus } from '../../states.js';
 import type { ComputeApi } from '../compute-api.js';
 import { badRequest, forbidden, notFound } from '../faults.js';
 import { createServerBody, parseBody, updateServerBody } from '../schemas.js';
+import { generateAdminPass } from '../action-kit.js';
+import { isAtLeast } from '../microversion.js';
 import { performAction } from '../server-actions.js';
 import { addressesView, links, serverSummary, serverView } from '../views.js';
 import { baseUrl, contextOf, param, query } from './context.js';
@@ -20,12 +22,13 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
     const ctx = contextOf(request);
     const instances = await listServers(api, request);
     const details = await api.details(ctx, instances);
-    return { servers: instances.map((instance, i) => serverView(instance, details[i]!, baseUrl(request))) };
+    return { servers: instances.map((instance, i) => serverView(instance, details[i]!, baseUrl(request), request.microversion)) };
   });
 
   app.post('/servers', async (request, reply) => {
     const ctx = contextOf(request);
     const { server } = parseBody(createServerBody, request.body);
+    refuseBefore(request, '2.19', 'description', server.description);
     const created = await api.create(ctx, server);
     const first = created[0]!;
     const base = baseUrl(request);
@@ -35,8 +38,8 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
         id: first.uuid,
         links: links(base, 'servers', first.uuid),
         'OS-DCF:diskConfig': 'MANUAL',
-        security_groups: [{ name: 'default' }],
-        adminPass: server.adminPass ?? randomPassword(),
+        security_groups: (server.security_groups?.length ? server.security_groups : [{ name: 'default' }]).map(({ name }) => ({ name })),
+        adminPass: server.adminPass ?? generateAdminPass(),
       },
     };
   });
@@ -45,19 +48,21 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
     const ctx = contextOf(request);
     const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
     const [details] = await api.details(ctx, [instance]);
-    return { server: serverView(instance, details!, baseUrl(request)) };
+    return { server: serverView(instance, details!, baseUrl(request), request.microversion) };
   });
 
   app.put('/servers/:id', async (request) => {
     const ctx = contextOf(request);
     const { server } = parseBody(updateServerBody, request.body);
+    refuseBefore(request, '2.19', 'description', server.description);
     const changes: Record<string, string | null> = {};
+    if (server.description !== undefined) changes.display_description = server.description;
     if (server.name !== undefined) changes.display_name = server.name;
     if (server.accessIPv4 !== undefined) changes.access_ip_v4 = server.accessIPv4 || null;
     if (server.accessIPv6 !== undefined) changes.access_ip_v6 = server.accessIPv6 || null;
     const instance = await api.deps.db.instances.update(ctx, param(request, 'id'), changes);
     const [details] = await api.details(ctx, [instance]);
-    return { server: serverView(instance, details!, baseUrl(request)) };
+    return { server: serverView(instance, details!, baseUrl(request), request.microversion) };
   });
 
   app.delete('/servers/:id', async (request, reply) => {
@@ -66,7 +71,7 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
   });
 
   app.post('/servers/:id/action', async (request, reply) => {
-    const result = await performAction(api, contextOf(request), param(request, 'id'), request.body, baseUrl(request));
+    const result = await performAction(api, contextOf(request), param(request, 'id'), request.body, baseUrl(request), request.microversion);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
     return result.body === undefined ? reply.send() : result.body;
@@ -121,10 +126,12 @@ async function addresses(api: ComputeApi, request: FastifyRequest): Promise<Reco
   const ctx = contextOf(request);
   const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
   const [details] = await api.details(ctx, [instance]);
-  return addressesView(details!.ips, details!.networkLabels);
+  return addressesView(details!.ips, details!.networkLabels, details!.floatingIps);
 }
 
-function randomPassword(): string {
-  const alphabet = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  return Array.from({ length: 12 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
+/** A field that only exists from `version` on is refused before it, as Nova's schemas do. */
+function refuseBefore(request: FastifyRequest, version: string, field: string, value: unknown): void {
+  if (value !== undefined && !isAtLeast(request.microversion, version)) {
+    throw badRequest(`Invalid input for field/attribute server. Additional properties are not allowed ('${field}' was unexpected)`);
+  }
 }
