@@ -9,14 +9,14 @@ async function up(knex: Knex): Promise<void> {
     table.string('key', 255).notNullable();
     table.string('value', 255).nullable();
     addTimestampsAndSoftDelete(table);
-    table.unique(['instance_type_id', 'key', 'deleted']);
+    table.unique(['instance_type_id', 'key', 'deleted'], { indexName: 'uniq_instance_type_extra_specs0id0key0deleted' });
   });
   await knex.schema.createTable('instance_type_projects', (table) => {
     table.increments('id');
     table.integer('instance_type_id').unsigned().notNullable().references('id').inTable('instance_types');
     table.string('project_id', 255).notNullable();
     addTimestampsAndSoftDelete(table);
-    table.unique(['instance_type_id', 'project_id', 'deleted']);
+    table.unique(['instance_type_id', 'project_id', 'deleted'], { indexName: 'uniq_instance_type_projects0id0project0deleted' });
   });
 }
 
