@@ -21,7 +21,7 @@ export interface ProcessCloudOptions {
   /** A database made by the caller (e.g. with a user of its own). */
   database?: { url: string; drop(): Promise<void> };
   computes?: string[];
-  /** Extra `key = value` lines per section (DEFAULT, database, api, fake_driver). */
+  /** Extra `key = value` lines per section (DEFAULT, database, api, fake_driver, or any other such as identity, ha). */
   settings?: Record<string, Record<string, string | number | boolean>>;
   /** Admin token for the readiness check. Default admin:project-a (noauth2). */
   adminToken?: string;
@@ -85,11 +85,18 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
     notifications: { driver: 'noop', ...options.settings?.notifications },
     fake_driver: { ...options.settings?.fake_driver },
   };
+  for (const [name, values] of Object.entries(options.settings ?? {})) sections[name] ??= { ...values };
   const configFile = join(dir, 'nova.conf');
   await writeFile(configFile, Object.entries(sections).map(([name, values]) => [`[${name}]`, ...Object.entries(values).map(([k, v]) => `${k} = ${v}`), ''].join('\n')).join('\n'));
   const endpoint = `http://127.0.0.1:${port}/v2.1`;
   const workers = new Map<string, Worker>();
-  const argsOf = (name: string) => (name.startsWith('compute-') ? ['compute', '--host', name.slice('compute-'.length)] : [name, '--host', `${name}-host`]);
+  const argsOf = (name: string) => {
+    if (name.startsWith('compute-')) return ['compute', '--host', name.slice('compute-'.length)];
+    // ha-engine-1, hostmonitor-2: several of a kind, each its own host name.
+    const numbered = /^(ha-engine|hostmonitor)-\w+$/.exec(name);
+    if (numbered) return [numbered[1]!, '--host', name];
+    return [name, '--host', `${name}-host`];
+  };
   const start = (name: string) => {
     const worker = startWorker(name, [...argsOf(name), '--config-file', configFile], {});
     workers.set(name, worker);

@@ -36,6 +36,7 @@ export function buildHaApp(deps: HaAppDeps): FastifyInstance {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    ignoreTrailingSlash: true,
   });
   app.decorateRequest('novaContext', null);
   app.decorateRequest('haVersion', null as unknown as FastifyRequest['haVersion']);
@@ -74,7 +75,7 @@ export function buildHaApp(deps: HaAppDeps): FastifyInstance {
       const token = request.headers['x-auth-token'];
       request.novaContext = await deps.authenticate({ token: Array.isArray(token) ? token[0] : token, requestId: request.id, remoteAddress: request.ip });
     });
-    for (const path of ['', '/']) scope.get(path, async (request) => ({ version: versionDocument(base(request), 'v1') }));
+    scope.get('', async (request) => ({ version: versionDocument(base(request), 'v1') }));
     segmentRoutes(scope, deps.db);
     notificationRoutes(scope, { db: deps.db, engine: deps.engine, logger: deps.logger });
   };
