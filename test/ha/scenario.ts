@@ -96,3 +96,26 @@ export async function figureOf(ha: HaCloud, scenario: string, before: ServerView
     ...(killedAt && activeAt ? { killToActiveSeconds: (activeAt - killedAt) / 1000 } : {}),
   };
 }
+
+/** Enables or disables a host's nova-compute through the Compute API (2.53). */
+export async function setComputeEnabled(ha: HaCloud, host: string, enabled: boolean): Promise<void> {
+  const service = (await ha.compute('GET', `/os-services?host=${host}&binary=nova-compute`)).body.services[0];
+  const answer = await ha.compute('PUT', `/os-services/${service.id}`, enabled ? { status: 'enabled' } : { status: 'disabled', disabled_reason: 'reserved for HA' });
+  expect(answer.status, answer.text).toBe(200);
+}
+
+/** SIGKILLs a compute, waits for its servers ACTIVE elsewhere, records the figure and returns the servers and the finished notification. */
+export async function killAndRecover(ha: HaCloud, scenario: string, victims: ServerView[], dead: string, figures: { add(row: HaFigure): void }): Promise<{ after: ServerView[]; notification: string }> {
+  await ha.cloud.workers.get(`compute-${dead}`)!.stop('SIGKILL');
+  const killedAt = Date.now();
+  const { servers: after, at } = await waitEvacuated(ha, victims, dead, 90_000);
+  const figure = await figureOf(ha, scenario, victims, after, killedAt, at);
+  figures.add(figure);
+  expect(figure).toMatchObject({ lost: 0, duplicated: 0 });
+  const finished = await waitFor(async () => {
+    const found = (await notificationsOf(ha, dead)).find((n) => n.status === 'finished');
+    if (!found) throw new Error('no finished notification yet');
+    return found;
+  }, 30_000, 'the finished notification');
+  return { after, notification: finished.notification_uuid };
+}

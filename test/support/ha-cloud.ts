@@ -6,10 +6,11 @@
  * and talk to both APIs; `stop()` removes everything, the HA engine's queues too.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/services/api/identity/users.js';
-import { deleteBrokerObjects, freePort, suffix, type Worker } from '../services/processes.js';
+import { deleteBrokerObjects, suffix, type Worker } from '../services/processes.js';
 import { startProcessCloud, type HttpAnswer, type ProcessCloud } from './process-cloud.js';
 import { brokerUrl, databaseUrl } from './services.js';
 
@@ -57,7 +58,7 @@ export async function startHaCloud(options: HaCloudOptions): Promise<HaCloud> {
   const usersFile = join(dir, 'users');
   const { admin, alice } = HA_USERS;
   await writeFile(usersFile, `${admin.name} ${await hashPassword(admin.password)} ${admin.project} admin\n${alice.name} ${alice.password} ${alice.project}\n`, { mode: 0o600 });
-  const haPort = await freePort();
+  const haPort = await quietPort();
   const topic = `ha_engine_${suffix()}`;
   const cloud = await startProcessCloud({
     transportUrl: await brokerUrl(),
@@ -144,6 +145,23 @@ export async function startHaCloud(options: HaCloudOptions): Promise<HaCloud> {
     throw error;
   }
   return ha;
+}
+
+/**
+ * A free port below the kernel's ephemeral range (32768+): the HA API binds it only after
+ * the other processes started, and an ephemeral port could be taken meanwhile by any
+ * outgoing connection on this shared machine.
+ */
+async function quietPort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
 }
 
 /** Retries `fn` every 250 ms until it resolves or the deadline passes (then its last error). */

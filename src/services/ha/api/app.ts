@@ -36,7 +36,7 @@ export function buildHaApp(deps: HaAppDeps): FastifyInstance {
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('novaContext', null);
   app.decorateRequest('haVersion', null as unknown as FastifyRequest['haVersion']);
