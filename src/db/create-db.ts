@@ -22,6 +22,7 @@ import { imageFunctions } from './images.js';
 import { instanceActionFunctions } from './instance-actions.js';
 import { instanceFaultFunctions } from './instance-faults.js';
 import { instanceMetadataFunctions } from './instance-metadata.js';
+import { instanceTagFunctions } from './instance-tags.js';
 import { instanceFunctions } from './instances.js';
 import { keyPairFunctions } from './key-pairs.js';
 import { createMigrationSource } from './migrations/index.js';
@@ -50,6 +51,7 @@ export interface DbResources {
   readonly keyPairs: Bound<typeof keyPairFunctions>;
   readonly securityGroups: Bound<typeof securityGroupFunctions>;
   readonly floatingIps: Bound<typeof floatingIpFunctions>;
+  readonly instanceTags: Bound<typeof instanceTagFunctions>;
   readonly haSegments: Bound<typeof haSegmentFunctions>;
   readonly haNotifications: Bound<typeof haNotificationFunctions>;
   readonly haWorkflows: Bound<typeof haWorkflowFunctions>;
@@ -154,6 +156,7 @@ function bindResources(session: DbSession): DbResources {
     keyPairs: bindResource(session, keyPairFunctions),
     securityGroups: bindResource(session, securityGroupFunctions),
     floatingIps: bindResource(session, floatingIpFunctions),
+    instanceTags: bindResource(session, instanceTagFunctions),
     haSegments: bindResource(session, haSegmentFunctions),
     haNotifications: bindResource(session, haNotificationFunctions),
     haWorkflows: bindResource(session, haWorkflowFunctions),

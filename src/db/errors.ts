@@ -23,6 +23,7 @@ export type DbResource =
   | 'FloatingIp'
   | 'FloatingIpPool'
   | 'Port'
+  | 'Tag'
   | 'HaSegment'
   | 'HaHost'
   | 'HaNotification'

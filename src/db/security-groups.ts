@@ -119,7 +119,10 @@ export async function deleteSecurityGroup(session: DbSession, ctx: DbContext, uu
   await withTransaction(session, async (tx) => {
     const group = await getSecurityGroup(tx, ctx, uuid);
     if (group.name === DEFAULT_SECURITY_GROUP) throw new InvalidRequestError("Unable to delete system group 'default'");
-    const inUse: unknown = await modelQuery(tx, ctx, 'security_group_instance_association').where('security_group_id', group.id).first('id');
+    const inUse: unknown = await modelQuery(tx, ctx, 'security_group_instance_association')
+      .join('instances', 'instances.uuid', 'security_group_instance_association.instance_uuid')
+      .where({ 'security_group_instance_association.security_group_id': group.id, 'instances.deleted': 0 })
+      .first('security_group_instance_association.id');
     if (inUse) throw new InvalidRequestError('Security group is still in use');
     const now = utcNow();
     await table(tx, 'security_group_rules').where({ parent_group_id: group.id, deleted: 0 }).update(softDeleteChanges(tx, now));

@@ -34,6 +34,7 @@ export const TaskState = {
   IMAGE_SNAPSHOT: 'image_snapshot',
   IMAGE_UPLOADING: 'image_uploading',
   UPDATING_PASSWORD: 'updating_password',
+  MIGRATING: 'migrating',
 } as const;
 
 /** power_state values (nova.compute.power_state). */
@@ -49,6 +50,7 @@ const TASK_STATUS: Record<string, string> = {
   [TaskState.RESIZE_FINISH]: 'RESIZE',
   [TaskState.RESIZE_REVERTING]: 'REVERT_RESIZE',
   [TaskState.UPDATING_PASSWORD]: 'PASSWORD',
+  [TaskState.MIGRATING]: 'MIGRATING',
 };
 
 const VM_STATUS: Record<string, string> = {

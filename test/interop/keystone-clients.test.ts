@@ -73,7 +73,7 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect(limits.find((l: { Name: string }) => l.Name === 'maxTotalInstances')).toMatchObject({ Value: 10 });
     const zones = await openstack('availability', 'zone', 'list', '--compute', '-f', 'json');
     expect(zones.map((z: { 'Zone Name': string }) => z['Zone Name'])).toContain('nova');
-  }, 300_000);
+  }, 600_000);
 
   it('openstackclient as a non-admin: flavors and zones work, admin resources are refused', async () => {
     const env = cloud.env(cloud.users.alice);
@@ -89,7 +89,7 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect(badPassword.code).not.toBe(0);
     expect(badPassword.stderr).toMatch(/401|requires authentication/);
     expect(badPassword.stderr).not.toContain(cloud.users.alice.password);
-  }, 180_000);
+  }, 300_000);
 
   it('auth holds over raw HTTP: public version documents, 401 without or with a revoked token, 403 for non-admins', async () => {
     for (const path of ['/', '/v2.1', '/identity', '/identity/v3', '/identity/v2.0', '/image']) {

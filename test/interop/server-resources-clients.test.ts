@@ -91,12 +91,7 @@ describe('OpenStack clients → server resources of novarpc all (keystone)', () 
   }
 
   it('openstackclient: keypair, server create --key-name --security-group --wait, console log, groups, stop/start, delete --wait', async () => {
-    const env = cloud.env(cloud.users.alice);
-    const openstack = async (...args: string[]) => {
-      const result = await runCli(OPENSTACK_CLI, args, env);
-      expect(result.code, `openstack ${args.join(' ')}: ${result.stderr.slice(-2000)}`).toBe(0);
-      return result;
-    };
+    const openstack = cliAs(OPENSTACK_CLI, cloud.env(cloud.users.alice));
     expect((await http('POST', '/os-security-groups', tokens.alice!, { security_group: { name: 'osc', description: 'cli' } })).status).toBe(200);
     const key = (await openstack('keypair', 'create', 'osc-key')).stdout;
     expect(key).toContain('-----BEGIN RSA PRIVATE KEY-----');
@@ -122,12 +117,8 @@ describe('OpenStack clients → server resources of novarpc all (keystone)', () 
   }, 300_000);
 
   it('the nova CLI with the password environment: list, boot --poll, console-log, delete', async () => {
-    const env = cloud.env(cloud.users.alice);
-    const nova = async (...args: string[]) => {
-      const result = await runCli(NOVA_CLI, args, env);
-      expect(result.code, `nova ${args.join(' ')}: ${result.stderr.slice(-2000)}`).toBe(0);
-      return result.stdout;
-    };
+    const cli = cliAs(NOVA_CLI, cloud.env(cloud.users.alice));
+    const nova = async (...args: string[]) => (await cli(...args)).stdout;
     await nova('list');
     expect(await nova('boot', '--poll', '--image', IMAGE_NAME, '--flavor', 'm1.tiny', 'nova-vm')).toMatch(/100% complete|Finished/);
     expect(await nova('list')).toMatch(/nova-vm\s*\|\s*ACTIVE/);
@@ -164,6 +155,15 @@ describe('OpenStack clients → server resources of novarpc all (keystone)', () 
     expect((await http('POST', `/servers/${server}/action`, tokens.bob!, { 'os-getConsoleOutput': {} })).status).toBe(404);
   }, 120_000);
 });
+
+/** Runs a CLI with an OS_* environment and expects it to succeed. */
+function cliAs(binary: string, env: Record<string, string>) {
+  return async (...args: string[]) => {
+    const result = await runCli(binary, args, env);
+    expect(result.code, `${binary} ${args.join(' ')}: ${result.stderr.slice(-2000)}`).toBe(0);
+    return result;
+  };
+}
 
 function summarize(line: PeerLine): string {
   return JSON.stringify(line).slice(0, 800);

@@ -98,7 +98,7 @@ describe('Compute API admin and catalogue resources', () => {
     expect(updated.body.quota_set.instances).toBe(1);
     await cloud.waitFor(await cloud.boot('first', {}, token), ['ACTIVE'], token);
     const used = (await call('GET', '/limits', '2.1', undefined, token)).body.limits.absolute;
-    expect(used).toMatchObject({ totalInstancesUsed: 1, totalCoresUsed: 1, totalRAMUsed: 512 });
+    expect(used).toMatchObject({ totalInstancesUsed: 1, totalCoresUsed: 1, totalRAMUsed: 512, totalSecurityGroupsUsed: 1, totalFloatingIpsUsed: 0 });
     const second = await call('POST', '/servers', '2.1', { server: { name: 'second', imageRef: IMAGE, flavorRef: '1' } }, token);
     expect(second.status).toBe(403);
     expect(second.body.forbidden.message).toBe('Quota exceeded for instances: Requested 1, but already used 1 of 1 instances');
@@ -134,5 +134,29 @@ describe('Compute API admin and catalogue resources', () => {
     expect((await call('DELETE', '/flavors/1/os-extra_specs/hw:cpu_policy', '2.1')).status).toBe(404);
     expect((await call('GET', '/flavors/1/os-flavor-access', '2.1')).status).toBe(404);
     expect((await call('POST', '/flavors/1/action', '2.1', { addTenantAccess: { tenant: 'p' } })).status).toBe(409);
+  });
+
+  it('creates private flavors that only shared projects see, and deletes flavors', async () => {
+    const created = await call('POST', '/flavors', '2.55', { flavor: { name: 'private.small', ram: 256, vcpus: 1, disk: 1, id: 'p1', 'os-flavor-access:is_public': false, description: 'for project-a' } });
+    expect(created.status).toBe(200);
+    expect(created.body.flavor).toMatchObject({ id: 'p1', 'os-flavor-access:is_public': false, description: 'for project-a' });
+    expect((await call('POST', '/flavors', '2.1', { flavor: { name: 'private.small', ram: 256, vcpus: 1, disk: 1 } })).status).toBe(409);
+    expect((await call('POST', '/flavors', '2.1', { flavor: { name: 'x', ram: 256, vcpus: 1, disk: 1 } }, USER)).status).toBe(403);
+    const names = async (token: string, query = '') => (await call('GET', `/flavors${query}`, '2.1', undefined, token)).body.flavors.map((f: { name: string }) => f.name);
+    expect(await names(USER)).not.toContain('private.small');
+    expect((await call('GET', '/flavors/p1', '2.1', undefined, USER)).status).toBe(404);
+    const unshared = await call('POST', '/servers', '2.1', { server: { name: 'no-access', imageRef: IMAGE, flavorRef: 'p1' } }, USER);
+    expect(unshared.body.badRequest.message).toBe('Flavor p1 could not be found.');
+    expect(await names(ADMIN, '?is_public=none')).toContain('private.small');
+    const shared = await call('POST', '/flavors/p1/action', '2.1', { addTenantAccess: { tenant: 'project-a' } });
+    expect(shared.body.flavor_access).toEqual([{ flavor_id: 'p1', tenant_id: 'project-a' }]);
+    expect(await names(USER)).toContain('private.small');
+    expect((await call('GET', '/flavors/p1', '2.55', undefined, USER)).body.flavor.description).toBe('for project-a');
+    expect((await call('PUT', '/flavors/p1', '2.55', { flavor: { description: 'changed' } })).body.flavor.description).toBe('changed');
+    expect((await call('PUT', '/flavors/p1', '2.54', { flavor: { description: 'changed' } })).status).toBe(404);
+    await call('POST', '/flavors/p1/action', '2.1', { removeTenantAccess: { tenant: 'project-a' } });
+    expect(await names(USER)).not.toContain('private.small');
+    expect((await call('DELETE', '/flavors/p1', '2.1')).status).toBe(202);
+    expect((await call('GET', '/flavors/p1', '2.1')).status).toBe(404);
   });
 });

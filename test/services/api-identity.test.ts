@@ -74,6 +74,23 @@ describe('Identity and Image endpoints (auth_strategy = keystone)', () => {
     const checked = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': admin, 'x-subject-token': token } });
     expect(checked.status).toBe(200);
     expect(((await checked.json()) as any).token.user.name).toBe('alice');
+    const head = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'HEAD', headers: { 'x-auth-token': token, 'x-subject-token': token } });
+    expect(head.status).toBe(200);
+    const nosy = await fetch(`${base}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': admin } });
+    expect(nosy.status).toBe(403);
+    const rescoped = await fetch(`${base}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { id: token } }, scope: { project: { id: 'project-a' } } } }),
+    });
+    expect(rescoped.status).toBe(201);
+    expect(((await rescoped.json()) as any).token.methods).toEqual(['token']);
+    const otherProject = await fetch(`${base}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { id: token } }, scope: { project: { id: 'project-b' } } } }),
+    });
+    expect(otherProject.status).toBe(401);
     const revoked = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': token, 'x-subject-token': token } });
     expect(revoked.status).toBe(204);
     expect((await compute('/servers', token)).status).toBe(401);
@@ -138,6 +155,22 @@ describe('users file', () => {
     expect(await verifyPassword('plain', 'plain')).toBe(true);
     expect(await verifyPassword('plain', 'plai')).toBe(false);
   });
+
+  it('novarpc identity hash-password reads the password on stdin and prints a hash that verifies', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (input: string) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'identity', 'hash-password'], { cwd: join(import.meta.dirname, '../..') }, (error, stdout) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+        );
+        child.stdin!.end(input);
+      });
+    const hashed = await run('correct horse\n');
+    expect(hashed.code).toBe(0);
+    expect(await verifyPassword(hashed.stdout.trim(), 'correct horse')).toBe(true);
+    expect(hashed.stdout).not.toContain('correct horse');
+    expect((await run('')).code).toBe(2);
+  }, 60_000);
 
   it('refuses a malformed line by number, without echoing it', () => {
     expect(() => parseUsersFile('ok pw proj\nbad-line-secret\n')).toThrow(/line 2/);

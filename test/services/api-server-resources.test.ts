@@ -25,6 +25,9 @@ describe('Compute API: resources around servers', () => {
 
   beforeAll(async () => {
     cloud = await startCloud({ fakeDriver: { spawnTimeMs: 5 }, serviceDownTime: 3 });
+    // This file boots more servers in one project than the default quota allows.
+    const raised = await cloud.request('PUT', '/os-quota-sets/project-a', { quota_set: { instances: 50, cores: 50 } }, ADMIN);
+    if (raised.status !== 200) throw new Error(`quota update: ${raised.status} ${JSON.stringify(raised.body)}`);
   });
   afterAll(async () => {
     await cloud?.stop();
@@ -107,6 +110,14 @@ describe('Compute API: resources around servers', () => {
     expect((await act(server.id, { removeSecurityGroup: { name: 'web' } })).status).toBe(202);
     expect((await cloud.request('GET', `/servers/${server.id}`)).body.server.security_groups).toEqual([{ name: 'default' }]);
     expect((await at('2.1', 'DELETE', `/os-security-groups/${web.id}`)).status).toBe(202);
+
+    // A deleted server no longer holds its groups.
+    const temp = (await at('2.1', 'POST', '/os-security-groups', { security_group: { name: 'temp' } })).body.security_group;
+    const brief = await bootActive('brief', { security_groups: [{ name: temp.id }] });
+    expect((await at('2.1', 'DELETE', `/os-security-groups/${temp.id}`)).status).toBe(400);
+    expect((await cloud.request('DELETE', `/servers/${brief.id}`)).status).toBe(204);
+    await cloud.waitFor(brief.id, ['DELETED']);
+    expect((await at('2.1', 'DELETE', `/os-security-groups/${temp.id}`)).status).toBe(202);
   });
 
   it('floating IPs: allocated from the pool without doubles, associated, shown in addresses, released; gone from 2.36/2.44', async () => {
@@ -187,6 +198,38 @@ describe('Compute API: resources around servers', () => {
     expect(Array.isArray(create.events)).toBe(true);
   });
 
+  it('server fields by microversion: the flavor embedded with its extra specs from 2.47, description from 2.19', async () => {
+    expect((await at('2.1', 'POST', '/flavors/1/os-extra_specs', { extra_specs: { 'hw:cpu_policy': 'shared' } }, ADMIN)).status).toBe(200);
+    const server = await bootActive('described');
+    expect((await at('2.1', 'PUT', `/servers/${server.id}`, { server: { description: 'db primary' } })).status).toBe(400);
+    expect((await at('2.19', 'PUT', `/servers/${server.id}`, { server: { description: 'db primary' } })).body.server.description).toBe('db primary');
+    const at247 = (await at('2.47', 'GET', `/servers/${server.id}`)).body.server;
+    expect(at247.flavor).toEqual({ original_name: 'm1.tiny', vcpus: 1, ram: 512, disk: 1, ephemeral: 0, swap: 0, extra_specs: { 'hw:cpu_policy': 'shared' } });
+    expect((await at('2.46', 'GET', `/servers/${server.id}`)).body.server.flavor).toMatchObject({ id: '1' });
+  });
+
+  it('tags from 2.26: boot with tags (2.52), add, check, replace, remove, clear; shown in the server', async () => {
+    expect((await cloud.request('POST', '/servers', { server: { name: 'x', imageRef: '1', flavorRef: '1', tags: ['a'] } })).status).toBe(400);
+    const created = await at('2.52', 'POST', '/servers', { server: { name: 'tagged', imageRef: '928e2889-6359-40ef-b44c-0aa0b7394be1', flavorRef: '1', tags: ['db', 'prod'] } });
+    expect(created.status).toBe(202);
+    const id = created.body.server.id;
+    expect((await at('2.25', 'GET', `/servers/${id}/tags`)).status).toBe(404);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`)).body).toEqual({ tags: ['db', 'prod'] });
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/blue`)).status).toBe(201);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/blue`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags/blue`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags/red`)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags/a,b`)).status).toBe(400);
+    expect((await at('2.26', 'GET', `/servers/${id}`)).body.server.tags).toEqual(['blue', 'db', 'prod']);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`, undefined, OTHER)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags`, { tags: ['only'] })).body).toEqual({ tags: ['only'] });
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags/only`)).status).toBe(204);
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags/only`)).status).toBe(404);
+    expect((await at('2.26', 'PUT', `/servers/${id}/tags`, { tags: ['x', 'y'] })).status).toBe(200);
+    expect((await at('2.26', 'DELETE', `/servers/${id}/tags`)).status).toBe(204);
+    expect((await at('2.26', 'GET', `/servers/${id}/tags`)).body).toEqual({ tags: [] });
+  });
+
   it('diagnostics for admins: the 2.48 standardized form and the older free form', async () => {
     const server = await bootActive('diag');
     expect((await at('2.48', 'GET', `/servers/${server.id}/diagnostics`)).status).toBe(403);
@@ -196,6 +239,26 @@ describe('Compute API: resources around servers', () => {
     const legacy = (await at('2.1', 'GET', `/servers/${server.id}/diagnostics`, undefined, ADMIN)).body;
     expect(legacy).toHaveProperty('cpu0_time');
     expect(legacy).toHaveProperty('memory', 512 * 1024);
+  });
+
+  it('live migration (admin): the server moves to the other host while ACTIVE, keeping addresses and console', async () => {
+    const server = await bootActive('mover');
+    const source = (await cloud.request('GET', `/servers/${server.id}`, undefined, ADMIN)).body.server['OS-EXT-SRV-ATTR:host'];
+    const before = (await act(server.id, { 'os-getConsoleOutput': {} })).body.output;
+    const used = async () => Object.fromEntries((await cloud.request('GET', '/os-hypervisors/detail', undefined, ADMIN)).body.hypervisors.map((h: any) => [h.hypervisor_hostname, h.memory_mb_used]));
+    const usedBefore = await used();
+    expect((await act(server.id, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, USER, '2.25')).status).toBe(403);
+    expect((await act(server.id, { 'os-migrateLive': { host: source, block_migration: 'auto' } }, ADMIN, '2.25')).status).toBe(400);
+    expect((await act(server.id, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, ADMIN, '2.25')).status).toBe(202);
+    const moved = await cloud.waitFor(server.id, ['ACTIVE'], ADMIN);
+    expect(moved['OS-EXT-SRV-ATTR:host']).not.toBe(source);
+    expect(moved.addresses).toEqual(server.addresses);
+    const usedAfter = await used();
+    expect(usedAfter[source]).toBe(usedBefore[source] - 512);
+    expect(usedAfter[moved['OS-EXT-SRV-ATTR:host']]).toBe(usedBefore[moved['OS-EXT-SRV-ATTR:host']] + 512);
+    expect((await act(server.id, { 'os-getConsoleOutput': {} })).body.output).toContain(before);
+    const actions = (await cloud.request('GET', `/servers/${server.id}/os-instance-actions`)).body.instanceActions;
+    expect(actions[0].action).toBe('live-migration');
   });
 
   it('evacuate: refused while the source compute is up; after it dies the server is rebuilt elsewhere with its id, address, metadata and key', async () => {

@@ -13,9 +13,11 @@ import { identityTokens } from './005_identity_tokens.js';
 import { quotas } from './006_quotas.js';
 import { flavorExtraSpecsAndAccess } from './007_flavor_extra_specs_and_access.js';
 import { serviceUuidsAndForcedDown } from './008_service_uuids_and_forced_down.js';
+import { flavorDescription } from './009_flavor_description.js';
 import { keypairsAndSecurityGroups } from './010_keypairs_and_security_groups.js';
 import { floatingIpsAndPorts } from './011_floating_ips_and_ports.js';
 import { instanceLockAndKey } from './012_instance_lock_and_key.js';
+import { instanceTags } from './013_instance_tags.js';
 import { instanceHa } from './020_instance_ha.js';
 
 /** Every migration, oldest first. */
@@ -28,9 +30,11 @@ export const MIGRATIONS: readonly DbMigration[] = [
   quotas,
   flavorExtraSpecsAndAccess,
   serviceUuidsAndForcedDown,
+  flavorDescription,
   keypairsAndSecurityGroups,
   floatingIpsAndPorts,
   instanceLockAndKey,
+  instanceTags,
   instanceHa,
 ];
 
@@ -57,6 +61,7 @@ export const MIGRATED_TABLES: readonly string[] = [
   'security_group_rules',
   'security_group_instance_association',
   'floating_ips',
+  'tags',
   'ha_failover_segments',
   'ha_hosts',
   'ha_notifications',

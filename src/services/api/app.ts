@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin.js';
 import { availabilityZoneRoutes } from './routes/availability-zones.js';
 import { catalogueRoutes } from './routes/catalogue.js';
 import { flavorExtraRoutes } from './routes/flavor-extras.js';
+import { flavorManageRoutes } from './routes/flavor-manage.js';
 import { param } from './routes/context.js';
 import { applyMicroversion, checkRouteRange, type Microversion } from './microversion.js';
 import { metadataRoutes } from './routes/metadata.js';
@@ -112,6 +113,7 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     quotaRoutes(scope, deps.db);
     availabilityZoneRoutes(scope, deps.db, deps.config);
     flavorExtraRoutes(scope, deps.db);
+    flavorManageRoutes(scope, deps.db);
   };
   void app.register(compute, { prefix: '/v2.1' });
   void app.register(compute, { prefix: '/v2.1/:project_id' });

@@ -3,7 +3,7 @@
  * needs both, and they change rarely. Entries live `ttlMs` (default 5 s); images are
  * cached per project, since visibility depends on it. Failed lookups are not cached.
  */
-import type { Db, FlavorRow, ImageRow } from '../../db/index.js';
+import { NotFoundError, type Db, type FlavorRow, type ImageRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 
 interface Entry<T> {
@@ -21,9 +21,16 @@ export class CatalogueCache {
     private readonly ttlMs = 5000,
   ) {}
 
-  /** The flavor with this API id (FlavorNotFound as the db throws it). */
-  flavor(ctx: RequestContext, flavorId: string): Promise<FlavorRow> {
-    return this.cached(this.flavors, flavorId, () => this.db.flavors.getByFlavorId(ctx, flavorId));
+  /**
+   * The flavor with this API id (FlavorNotFound as the db throws it); a private flavor not
+   * shared with a non-admin caller's project is not found either, as in Nova.
+   */
+  async flavor(ctx: RequestContext, flavorId: string): Promise<FlavorRow> {
+    const flavor = await this.cached(this.flavors, flavorId, () => this.db.flavors.getByFlavorId(ctx, flavorId));
+    if (flavor.is_public || ctx.isAdmin) return flavor;
+    const shared = await this.db.flavorExtras.projects(ctx, flavor.id);
+    if (!shared.includes(ctx.projectId ?? '')) throw new NotFoundError('Flavor', flavorId);
+    return flavor;
   }
 
   /** The image with this id, as the caller's project sees it. */

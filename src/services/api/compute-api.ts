@@ -44,6 +44,7 @@ export interface CreateRequest {
   key_name?: string | null;
   security_groups?: Array<{ name: string }>;
   description?: string | null;
+  tags?: string[];
 }
 
 /** Server operations of the API. */
@@ -100,6 +101,7 @@ export class ComputeApi {
       metadata: request.metadata ?? {},
     });
     for (const group of extras.groups) await db.securityGroups.addToInstance(elevated(ctx), instance.uuid, group.id);
+    if (request.tags?.length) await db.instanceTags.set(ctx, instance.uuid, request.tags);
     await db.instanceActions.start(ctx, instance.uuid, 'create');
     const requestSpec = {
       instance_type: {
@@ -176,6 +178,11 @@ export class ComputeApi {
       if (!flavors.has(id)) flavors.set(id, db.flavors.get(admin, id).catch(() => undefined));
       return flavors.get(id)!;
     };
+    const flavorIds = [...new Set(instances.map((instance) => instance.instance_type_id).filter((id): id is number => id !== null))];
+    const [extraSpecs, tags] = await Promise.all([
+      db.flavorExtras.manyExtraSpecs(admin, flavorIds),
+      db.instanceTags.listMany(admin, instances.map((instance) => instance.uuid)),
+    ]);
     return Promise.all(
       instances.map(async (instance) => {
         const [metadata, ips, flavor, faults, groups] = await Promise.all([
@@ -190,6 +197,8 @@ export class ComputeApi {
         return {
           metadata, ips, floatingIps, networkLabels: this.networkLabels, flavor, fault: faults[0], isAdmin: ctx.isAdmin,
           securityGroups: groups.map((group) => group.name),
+          flavorExtraSpecs: extraSpecs.get(instance.instance_type_id ?? -1) ?? {},
+          tags: tags.get(instance.uuid) ?? [],
         };
       }),
     );

@@ -14,24 +14,8 @@ const groupName = z.strictObject({ name: z.string().trim().min(1).max(255) });
 
 /** The network actions, by body name. */
 export const networkActions = {
-  addSecurityGroup: action({
-    schema: groupName,
-    lockChecked: false,
-    run: async (call, args) => {
-      const group = await projectGroup(call, args.name);
-      await call.api.deps.db.securityGroups.addToInstance(elevated(call.ctx), call.instance.uuid, group);
-      return { status: 202 };
-    },
-  }),
-  removeSecurityGroup: action({
-    schema: groupName,
-    lockChecked: false,
-    run: async (call, args) => {
-      const group = await projectGroup(call, args.name);
-      await call.api.deps.db.securityGroups.removeFromInstance(elevated(call.ctx), call.instance.uuid, group);
-      return { status: 202 };
-    },
-  }),
+  addSecurityGroup: securityGroupAction('addToInstance'),
+  removeSecurityGroup: securityGroupAction('removeFromInstance'),
   addFloatingIp: action({
     schema: z.looseObject({ address: z.ipv4(), fixed_address: z.ipv4().optional() }),
     versions: { max: '2.43' },
@@ -61,6 +45,19 @@ export const networkActions = {
     },
   }),
 } satisfies Record<string, ActionSpec<any>>;
+
+/** addSecurityGroup / removeSecurityGroup: the group by name or id, 202. */
+function securityGroupAction(change: 'addToInstance' | 'removeFromInstance') {
+  return action({
+    schema: groupName,
+    lockChecked: false,
+    run: async (call, args) => {
+      const group = await projectGroup(call, args.name);
+      await call.api.deps.db.securityGroups[change](elevated(call.ctx), call.instance.uuid, group);
+      return { status: 202 };
+    },
+  });
+}
 
 /** The id of the server's project's group named (or with id) `name`; 404 otherwise. */
 async function projectGroup(call: ActionCall, name: string): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * Server actions for operators and owners: lock/unlock (reason from 2.73), os-resetState
  * (admin), evacuate (admin; only while the server's compute is down; the scheduler picks
- * a host unless one is named) and os-getConsoleOutput.
+ * a host unless one is named), os-migrateLive (admin; the source compute must be up) and
+ * os-getConsoleOutput.
  */
 import { z } from 'zod';
 import { isDbError } from '../../db/index.js';
@@ -16,6 +17,13 @@ const evacuateBody = z.looseObject({
   host: z.string().min(1).max(255).optional(),
   adminPass: z.string().optional(),
   onSharedStorage: z.union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])]).optional(),
+  force: z.boolean().optional(),
+});
+
+const migrateLiveBody = z.looseObject({
+  host: z.string().min(1).max(255).nullish(),
+  block_migration: z.union([z.boolean(), z.literal('auto'), z.enum(['true', 'false', 'True', 'False'])]).optional(),
+  disk_over_commit: z.union([z.boolean(), z.string()]).optional(),
   force: z.boolean().optional(),
 });
 
@@ -66,6 +74,12 @@ export const operationActions = {
     lockChecked: false,
     run: (call, args) => evacuate(call, args),
   }),
+  'os-migrateLive': action({
+    schema: migrateLiveBody,
+    adminPolicy: 'os_compute_api:os-migrate-server:migrate_live',
+    lockChecked: true,
+    run: (call, args) => migrateLive(call, args.host ?? undefined),
+  }),
   'os-getConsoleOutput': action({
     schema: z.null().or(z.looseObject({ length: consoleLength.optional() })),
     lockChecked: false,
@@ -101,6 +115,22 @@ async function evacuate(call: ActionCall, args: z.output<typeof evacuateBody>) {
   api.deps.logger.info({ request_id: ctx.requestId, instance_id: instance.uuid, source_host: source, destination }, 'evacuation cast to the destination');
   if (isAtMost(microversion, '2.13')) return { status: 200, body: { adminPass: args.adminPass ?? generateAdminPass() } };
   return { status: 200 };
+}
+
+/** Live migration: the source compute must be up; the destination is named or the scheduler's pick. */
+async function migrateLive(call: ActionCall, host: string | undefined) {
+  const { api, ctx, instance } = call;
+  requireState(instance, 'os-migrateLive', [VmState.ACTIVE]);
+  const source = instance.host;
+  if (!source) throw conflict(`Cannot 'os-migrateLive' instance ${instance.uuid}: it is not on any host.`);
+  if (!(await api.computeUp(ctx, source))) throw badRequest(`Compute service of ${source} is unavailable at this time.`);
+  if (host === source) throw badRequest(`The target host can't be the same one.`);
+  if (host && !(await api.computeUp(ctx, host))) throw badRequest(`Compute service of ${host} is unavailable at this time.`);
+  const destination = host ?? (await pickHost(call, source));
+  await begin(call, 'live-migration', { task_state: TaskState.MIGRATING });
+  await call.host().live_migration(ctx, { instance_id: instance.uuid, dest: destination });
+  api.deps.logger.info({ request_id: ctx.requestId, instance_id: instance.uuid, source_host: source, destination }, 'live migration cast to the source');
+  return { status: 202 };
 }
 
 /** The scheduler's best host for the server other than `source`; 400 when none fits. */

@@ -72,8 +72,19 @@ export async function checkBootQuota(db: Db, ctx: RequestContext, flavor: Flavor
   );
 }
 
-/** The absolute limits of GET /limits, for a project's limits and usage. */
-export function absoluteLimits(limits: QuotaLimits, usage: { instances: number; cores: number; ram: number }, version: Microversion): Record<string, number> {
+/** A project's usage by quota resource: servers, cores, RAM, and (up to 2.35) security groups and floating IPs. */
+export async function projectUsage(db: Db, ctx: RequestContext, projectId: string, version: Microversion): Promise<QuotaLimits> {
+  const usage: QuotaLimits = { ...(await db.quotas.usage(ctx, projectId)) };
+  if (isAtMost(version, '2.35')) {
+    const [groups, floating] = await Promise.all([db.securityGroups.list(ctx, projectId), db.floatingIps.list(ctx, projectId)]);
+    usage.security_groups = groups.length;
+    usage.floating_ips = floating.length;
+  }
+  return usage;
+}
+
+/** The absolute limits of GET /limits, for a project's limits and usage ({@link projectUsage}). */
+export function absoluteLimits(limits: QuotaLimits, usage: QuotaLimits, version: Microversion): Record<string, number> {
   const view: Record<string, number> = {
     maxServerMeta: limits.metadata_items ?? -1,
     maxTotalKeypairs: limits.key_pairs ?? -1,
@@ -82,9 +93,9 @@ export function absoluteLimits(limits: QuotaLimits, usage: { instances: number; 
     maxTotalCores: limits.cores ?? -1,
     maxTotalInstances: limits.instances ?? -1,
     maxTotalRAMSize: limits.ram ?? -1,
-    totalCoresUsed: usage.cores,
-    totalInstancesUsed: usage.instances,
-    totalRAMUsed: usage.ram,
+    totalCoresUsed: usage.cores ?? 0,
+    totalInstancesUsed: usage.instances ?? 0,
+    totalRAMUsed: usage.ram ?? 0,
     totalServerGroupsUsed: 0,
   };
   if (!isAtLeast(version, '2.39')) view.maxImageMeta = limits.metadata_items ?? -1;
@@ -97,8 +108,8 @@ export function absoluteLimits(limits: QuotaLimits, usage: { instances: number; 
       maxSecurityGroups: limits.security_groups ?? -1,
       maxSecurityGroupRules: limits.security_group_rules ?? -1,
       maxTotalFloatingIps: limits.floating_ips ?? -1,
-      totalSecurityGroupsUsed: 0,
-      totalFloatingIpsUsed: 0,
+      totalSecurityGroupsUsed: usage.security_groups ?? 0,
+      totalFloatingIpsUsed: usage.floating_ips ?? 0,
     });
   }
   return view;

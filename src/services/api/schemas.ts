@@ -19,6 +19,9 @@ const reference = z
   .transform((value) => value.replace(/\/+$/, '').split('/').pop() ?? value)
   .pipe(z.string().min(1));
 
+/** A server tag as Nova accepts it: 1–60 characters, no `/` or `,`. */
+export const tagSchema = z.string().min(1).max(60).regex(/^[^,/]+$/, 'tags may not contain "/" or ","');
+
 export const createServerBody = z.object({
   server: z.looseObject({
     name: z.string().trim().min(1).max(255),
@@ -34,6 +37,7 @@ export const createServerBody = z.object({
     key_name: z.string().max(255).nullish(),
     security_groups: z.array(z.looseObject({ name: z.string().min(1).max(255) })).optional(),
     description: z.string().max(255).nullish(),
+    tags: z.array(tagSchema).max(50).optional(),
   }),
 });
 

@@ -25,7 +25,7 @@ export function microversionFields(instance: InstanceRow, details: ServerDetails
   if (isAtLeast(mv, '2.9')) fields.locked = instance.locked;
   if (details.isAdmin && isAtLeast(mv, '2.16')) fields.host_status = instance.host ? 'UP' : '';
   if (isAtLeast(mv, '2.19')) fields.description = instance.display_description;
-  if (isAtLeast(mv, '2.26')) fields.tags = [];
+  if (isAtLeast(mv, '2.26')) fields.tags = details.tags;
   if (isAtLeast(mv, '2.47')) fields.flavor = embeddedFlavor(instance, details);
   if (isAtLeast(mv, '2.63')) fields.trusted_image_certificates = null;
   if (isAtLeast(mv, '2.71')) fields.server_groups = [];
@@ -42,6 +42,6 @@ function embeddedFlavor(instance: InstanceRow, details: ServerDetails): Record<s
     disk: instance.root_gb ?? details.flavor?.root_gb ?? 0,
     ephemeral: instance.ephemeral_gb ?? details.flavor?.ephemeral_gb ?? 0,
     swap: details.flavor?.swap ?? 0,
-    extra_specs: {},
+    extra_specs: details.flavorExtraSpecs,
   };
 }

@@ -1,9 +1,9 @@
 /**
- * JSON views of the Compute API v2.1: servers, flavors, images, services, hypervisors,
+ * JSON views of the Compute API v2.1: servers, flavors, images (services and hypervisors: admin-views.ts),
  * in the shapes python-novaclient reads.
  */
 import { createHash } from 'node:crypto';
-import type { ComputeNodeRow, FixedIpRow, FlavorRow, FloatingIpRow, ImageRow, InstanceFaultRow, InstanceRow, Metadata, ServiceRow } from '../../db/index.js';
+import type { FixedIpRow, FlavorRow, FloatingIpRow, ImageRow, InstanceFaultRow, InstanceRow, Metadata } from '../../db/index.js';
 import { statusFromState } from '../states.js';
 import { parseMicroversion, type Microversion } from './microversion.js';
 import { microversionFields } from './server-fields.js';
@@ -45,6 +45,10 @@ export interface ServerDetails {
   ips: readonly FixedIpRow[];
   floatingIps: readonly FloatingIpRow[];
   securityGroups: readonly string[];
+  /** The extra specs of the server's flavor (shown in the embedded flavor from 2.47). */
+  flavorExtraSpecs: Metadata;
+  /** The server's tags (shown from 2.26). */
+  tags: readonly string[];
   networkLabels: ReadonlyMap<number, string>;
   flavor: FlavorRow | undefined;
   fault: InstanceFaultRow | undefined;
@@ -130,51 +134,6 @@ export function imageView(image: ImageRow, metadata: Metadata | undefined, base:
     updated: isoTime(image.updated_at ?? image.created_at),
     metadata: metadata ?? {},
     'OS-EXT-IMG-SIZE:size': image.size,
-  };
-}
-
-/** A row of os-services. */
-export function serviceView(service: ServiceRow, up: boolean): Record<string, unknown> {
-  return {
-    id: service.id,
-    binary: service.binary,
-    host: service.host,
-    zone: service.binary === 'nova-compute' ? service.availability_zone : 'internal',
-    status: service.disabled ? 'disabled' : 'enabled',
-    state: up ? 'up' : 'down',
-    updated_at: isoTime(service.updated_at),
-    disabled_reason: service.disabled_reason,
-    forced_down: false,
-  };
-}
-
-/** A row of os-hypervisors, short or detailed. */
-export function hypervisorView(node: ComputeNodeRow, service: ServiceRow | undefined, up: boolean, detail: boolean): Record<string, unknown> {
-  const summary = {
-    id: node.id,
-    hypervisor_hostname: node.hypervisor_hostname ?? node.host,
-    state: up ? 'up' : 'down',
-    status: service?.disabled ? 'disabled' : 'enabled',
-  };
-  if (!detail) return summary;
-  return {
-    ...summary,
-    vcpus: node.vcpus,
-    memory_mb: node.memory_mb,
-    local_gb: node.local_gb,
-    vcpus_used: node.vcpus_used,
-    memory_mb_used: node.memory_mb_used,
-    local_gb_used: node.local_gb_used,
-    free_ram_mb: node.memory_mb - node.memory_mb_used,
-    free_disk_gb: node.local_gb - node.local_gb_used,
-    running_vms: node.running_vms,
-    hypervisor_type: node.hypervisor_type,
-    hypervisor_version: node.hypervisor_version,
-    current_workload: 0,
-    disk_available_least: node.local_gb - node.local_gb_used,
-    host_ip: '127.0.0.1',
-    cpu_info: node.cpu_info ?? '{}',
-    service: { host: node.host, id: service?.id ?? node.service_id, disabled_reason: service?.disabled_reason ?? null },
   };
 }
 

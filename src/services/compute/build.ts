@@ -63,7 +63,7 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
 }
 
 /** What the guest gets at boot: its hostname, addresses and the key pair it was booted with. */
-export function bootInfo(instance: InstanceRow, fixedIps: readonly FixedIpInfo[]): BootInfo {
+export function bootInfo(instance: InstanceRow, fixedIps: ReadonlyArray<Pick<FixedIpInfo, 'address'>>): BootInfo {
   return { hostname: instance.hostname, keyName: instance.key_name, keyData: instance.key_data, addresses: fixedIps.map((ip) => ip.address) };
 }
 

@@ -9,6 +9,8 @@
  *   1.2 - snapshot_instance, set_admin_password
  *   1.3 - get_console_output, get_diagnostics (calls); evacuate_instance (cast, to the
  *         destination host of an evacuation)
+ *   1.4 - live_migration (cast, to the source host), post_live_migration_at_destination
+ *         (call, to the destination host)
  */
 import { z } from 'zod';
 import { defineContract } from '../../rpc/contract.js';
@@ -30,7 +32,7 @@ export const diagnosticsSchema = z.object({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.3',
+  version: '1.4',
   methods: {
     run_instance: {
       kind: 'cast',
@@ -96,6 +98,19 @@ export const computeContract = defineContract({
       since: '1.3',
       description: 'Rebuild here a server whose host is down, keeping its id, addresses, metadata and key.',
       args: z.strictObject({ instance_id: z.string().min(1), source_host: z.string().min(1), image_ref: z.string().nullish() }),
+    },
+    live_migration: {
+      kind: 'cast',
+      since: '1.4',
+      description: 'Move a running server from this host to dest without stopping it.',
+      args: z.strictObject({ instance_id: z.string().min(1), dest: z.string().min(1) }),
+    },
+    post_live_migration_at_destination: {
+      kind: 'call',
+      since: '1.4',
+      description: 'Take over a server that has just been live-migrated here, with its console log so far.',
+      args: z.strictObject({ instance_id: z.string().min(1), console: z.array(z.string()).max(1000) }),
+      returns: z.object({ adopted: z.boolean() }),
     },
   },
 });

@@ -124,6 +124,16 @@ export class FakeDriver {
     this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot: known, console: bootLines(known), startedAt: Date.now() });
   }
 
+  /** The console log of a server, line by line (what a live migration carries along). */
+  consoleLines(uuid: string): string[] {
+    return [...(this.servers.get(uuid)?.console ?? [])];
+  }
+
+  /** Takes over a running server that was live-migrated here, with its console log so far. */
+  adopt(uuid: string, imageRef: string | null, boot: BootInfo, console: readonly string[]): void {
+    this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot, console: [...console, 'migration: resumed on the destination host'], startedAt: Date.now() });
+  }
+
   /** Resizing, snapshotting and setting a password just take time. */
   async migrateDisk(): Promise<void> {
     await this.work();

@@ -8,6 +8,7 @@ import type { Logger } from '../../log/logger.js';
 import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
 import type { ServiceConfig } from '../config.js';
+import type { computeContract } from './contract.js';
 import type { networkContract } from '../network/contract.js';
 import type { schedulerContract } from '../scheduler/contract.js';
 import type { FakeDriver } from './fake-driver.js';
@@ -19,6 +20,8 @@ export interface ComputeHost {
   db: Db;
   driver: FakeDriver;
   network: ContractClient<typeof networkContract.methods>;
+  /** The compute services of other hosts (live migration asks the destination to take over). */
+  computes: ContractClient<typeof computeContract.methods>;
   scheduler: ContractClient<typeof schedulerContract.methods>;
   notifier: InstanceNotifier;
   config: ServiceConfig;

@@ -17,6 +17,7 @@ import { VmState } from '../states.js';
 import { buildInstance } from './build.js';
 import { computeContract } from './contract.js';
 import { evacuateInstance } from './evacuate.js';
+import { adoptMigrated, liveMigrate } from './live-migration.js';
 import { FakeDriver } from './fake-driver.js';
 import type { ComputeHost } from './host.js';
 import {
@@ -60,6 +61,7 @@ export class ComputeManager implements Manager {
       db: deps.db,
       driver: this.driver,
       network: createContractClient(networkContract, transport, { topic: config.topics.network }),
+      computes: createContractClient(computeContract, transport, { topic: config.topics.compute }),
       scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
       notifier: new InstanceNotifier(notifier, logger),
       config,
@@ -90,6 +92,8 @@ export class ComputeManager implements Manager {
       get_console_output: async (_ctx, args) => ({ output: this.driver.consoleOutput(args.instance_id, args.tail_length) }),
       get_diagnostics: async (_ctx, args) => ({ diagnostics: this.driver.diagnostics(args.instance_id) ?? null }),
       evacuate_instance: (ctx, args) => evacuateInstance(c, elevated(ctx), args),
+      live_migration: (ctx, args) => liveMigrate(c, elevated(ctx), args.instance_id, args.dest),
+      post_live_migration_at_destination: (ctx, args) => adoptMigrated(c, elevated(ctx), args.instance_id, args.console),
     };
   }
 

@@ -1,6 +1,6 @@
-/** Networks and fixed IPs: atomic allocation under concurrency, exhaustion, release. */
+/** Networks, fixed IPs and floating IPs: atomic allocation under concurrency, exhaustion, release. */
 import { describe, expect, it } from 'vitest';
-import { adminContext, NoMoreFixedIpsError, SEEDED_NETWORK } from '../../../src/db/index.js';
+import { adminContext, NoMoreFixedIpsError, SEEDED_FLOATING_POOL, SEEDED_NETWORK } from '../../../src/db/index.js';
 import { projectContext, uniqueName, type DbFixture } from './fixture.js';
 
 export function networkSuite(fixture: DbFixture): void {
@@ -54,6 +54,33 @@ export function networkSuite(fixture: DbFixture): void {
       const reused = await allocate(extra.uuid);
       expect(reused.address).toBe(freedAddress!.address);
       expect((await db.fixedIps.getByAddress(ctx, reused.address)).instance_uuid).toBe(extra.uuid);
+    });
+  });
+
+  describe('floating IPs', () => {
+    it('go to 100 concurrent allocations from the pool as 100 distinct addresses, follow their fixed IP, and come back', async () => {
+      const { db } = fixture;
+      const project = uniqueName('p');
+      const owner = projectContext(project);
+      const allocations = await Promise.all(Array.from({ length: 100 }, () => db.floatingIps.allocate(ctx, SEEDED_FLOATING_POOL.name, project)));
+      expect(new Set(allocations.map((row) => row.address)).size).toBe(100);
+      expect(allocations.every((row) => row.project_id === project && row.pool === 'public')).toBe(true);
+      expect(await db.floatingIps.list(owner, project)).toHaveLength(100);
+      expect(await db.floatingIps.list(projectContext(uniqueName('other')), project)).toEqual([]);
+      await expect(db.floatingIps.allocate(ctx, 'no-such-pool', project)).rejects.toMatchObject({ code: 'FloatingIpPoolNotFound' });
+
+      const instance = await db.instances.create(owner, { display_name: 'with-floating' });
+      const fixed = await db.fixedIps.allocate(ctx, { instance_uuid: instance.uuid, host: 'net1' });
+      const floating = allocations[0]!;
+      await db.floatingIps.associate(owner, floating.address, fixed.id, 'net1');
+      await expect(db.floatingIps.associate(owner, floating.address, fixed.id + 1, 'net1')).rejects.toMatchObject({ code: 'InvalidRequest' });
+      expect((await db.floatingIps.listByFixedIps(ctx, [fixed.id])).map((row) => row.address)).toEqual([floating.address]);
+      // Releasing the server's addresses takes its floating IPs off, keeping them allocated.
+      await db.fixedIps.releaseByInstance(ctx, instance.uuid);
+      expect(await db.floatingIps.getByAddress(owner, floating.address)).toMatchObject({ fixed_ip_id: null, project_id: project });
+
+      await Promise.all(allocations.map((row) => db.floatingIps.deallocate(owner, row.id)));
+      expect(await db.floatingIps.list(owner, project)).toEqual([]);
     });
   });
 }

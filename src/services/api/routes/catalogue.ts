@@ -1,7 +1,7 @@
 /** /flavors and /images (nova's image proxy): list, detail, show. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db, FlavorFilters, FlavorRow, ImageRow, Metadata } from '../../../db/index.js';
-import { badRequest } from '../faults.js';
+import { badRequest, notFound } from '../faults.js';
 import { isAtLeast } from '../microversion.js';
 import { flavorView, imageView } from '../views.js';
 import { baseUrl, contextOf, param, query } from './context.js';
@@ -14,6 +14,8 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
     const minDisk = numberQuery(request, 'minDisk');
     if (minRam !== undefined) filters.min_memory_mb = minRam;
     if (minDisk !== undefined) filters.min_root_gb = minDisk;
+    const isPublic = isPublicQuery(request);
+    if (isPublic !== undefined) filters.is_public = isPublic;
     const ctx = contextOf(request);
     const rows = await db.flavors.list(ctx, filters);
     const specs = detail && isAtLeast(request.microversion, '2.61') ? await db.flavorExtras.manyExtraSpecs(ctx, rows.map((flavor) => flavor.id)) : undefined;
@@ -24,6 +26,9 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
   app.get('/flavors/:id', async (request) => {
     const ctx = contextOf(request);
     const flavor = await db.flavors.getByFlavorId(ctx, param(request, 'id'));
+    if (!flavor.is_public && !ctx.isAdmin && !(await db.flavorExtras.projects(ctx, flavor.id)).includes(ctx.projectId ?? '')) {
+      throw notFound(`Flavor ${flavor.flavorid} could not be found.`);
+    }
     const specs = isAtLeast(request.microversion, '2.61') ? await db.flavorExtras.extraSpecs(ctx, flavor.id) : undefined;
     return { flavor: versionedFlavor(request, flavor, true, specs) };
   });
@@ -52,11 +57,20 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
 function versionedFlavor(request: FastifyRequest, flavor: FlavorRow, detail: boolean, specs: Metadata | undefined): Record<string, unknown> {
   const view = flavorView(flavor, baseUrl(request), detail);
   const version = request.microversion;
-  if (isAtLeast(version, '2.55')) view.description = null;
+  if (isAtLeast(version, '2.55')) view.description = flavor.description ?? null;
   if (!detail) return view;
   if (isAtLeast(version, '2.61')) view.extra_specs = specs ?? {};
   if (isAtLeast(version, '2.75')) view.swap = flavor.swap;
   return view;
+}
+
+/** Nova's `?is_public`: default true, `none` for both, else a boolean word. */
+function isPublicQuery(request: FastifyRequest): boolean | undefined {
+  const value = (query(request, 'is_public') ?? 'true').toLowerCase();
+  if (value === 'none') return undefined;
+  if (['1', 't', 'true', 'on', 'y', 'yes'].includes(value)) return true;
+  if (['0', 'f', 'false', 'off', 'n', 'no'].includes(value)) return false;
+  throw badRequest(`Invalid is_public filter [${value}]`);
 }
 
 function numberQuery(request: FastifyRequest, name: string): number | undefined {

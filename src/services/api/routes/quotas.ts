@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../../db/index.js';
 import { badRequest, forbidden } from '../faults.js';
-import { absoluteLimits, DEFAULT_QUOTAS, effectiveQuotas, pickResources, quotaResources } from '../quotas.js';
+import { absoluteLimits, DEFAULT_QUOTAS, effectiveQuotas, pickResources, projectUsage, quotaResources } from '../quotas.js';
 import { contextOf, param, query, requireAdmin } from './context.js';
 
 /** Registers the quota routes. */
@@ -11,7 +11,7 @@ export function quotaRoutes(app: FastifyInstance, db: Db): void {
     const ctx = contextOf(request);
     const asked = query(request, 'tenant_id');
     const projectId = asked && ctx.isAdmin ? asked : (ctx.projectId ?? '');
-    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), db.quotas.usage(ctx, projectId)]);
+    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), projectUsage(db, ctx, projectId, request.microversion)]);
     return { limits: { rate: [], absolute: absoluteLimits(limits, usage, request.microversion) } };
   });
 
@@ -29,10 +29,9 @@ export function quotaRoutes(app: FastifyInstance, db: Db): void {
   app.get('/os-quota-sets/:tenant/detail', async (request) => {
     const projectId = readableProject(request);
     const ctx = contextOf(request);
-    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), db.quotas.usage(ctx, projectId)]);
-    const inUse = usage as unknown as Record<string, number>;
+    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), projectUsage(db, ctx, projectId, request.microversion)]);
     const detail = Object.fromEntries(
-      Object.entries(pickResources(limits, request.microversion)).map(([resource, limit]) => [resource, { in_use: inUse[resource] ?? 0, limit, reserved: 0 }]),
+      Object.entries(pickResources(limits, request.microversion)).map(([resource, limit]) => [resource, { in_use: usage[resource] ?? 0, limit, reserved: 0 }]),
     );
     return { quota_set: { id: projectId, ...detail } };
   });
@@ -42,7 +41,7 @@ export function quotaRoutes(app: FastifyInstance, db: Db): void {
     const projectId = param(request, 'tenant');
     const { changes, force } = parseQuotaUpdate(request.body, quotaResources(request.microversion));
     if (!force) {
-      const usage = (await db.quotas.usage(ctx, projectId)) as unknown as Record<string, number>;
+      const usage = await projectUsage(db, ctx, projectId, request.microversion);
       for (const [resource, limit] of Object.entries(changes)) {
         const used = usage[resource] ?? 0;
         if (limit >= 0 && limit < used) throw badRequest(`Quota limit ${limit} for ${resource} must be greater than or equal to already used and reserved ${used}.`);

@@ -29,6 +29,7 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
     const ctx = contextOf(request);
     const { server } = parseBody(createServerBody, request.body);
     refuseBefore(request, '2.19', 'description', server.description);
+    refuseBefore(request, '2.52', 'tags', server.tags);
     const created = await api.create(ctx, server);
     const first = created[0]!;
     const base = baseUrl(request);
