@@ -70,7 +70,7 @@ export async function createHaSegment(session: DbSession, _ctx: DbContext, value
 /** The segment with this uuid; HaSegmentNotFound otherwise. */
 export async function getHaSegment(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaSegmentRow> {
   const row: unknown = await table(session, 'ha_failover_segments').where('uuid', uuid).first();
-  if (!row) throw new NotFoundError('HaSegment', uuid, `Failover segment with id ${uuid} could not be found.`);
+  if (!row) throw segmentNotFound(uuid);
   return readSegment(row);
 }
 
@@ -82,20 +82,28 @@ export async function listHaSegments(session: DbSession, _ctx: DbContext, filter
   return rows.map(readSegment);
 }
 
+/** Updates the row with this uuid and reads it back; `missing` when there is none. */
+async function updateByUuid<T>(session: DbSession, tableName: string, uuid: string, changes: object, missing: () => Error, read: (tx: DbSession) => Promise<T>): Promise<T> {
+  return withTransaction(session, async (tx) => {
+    const updated = await table(tx, tableName).where('uuid', uuid).update({ ...changes, updated_at: utcNow() });
+    if (updated === 0) throw missing();
+    return read(tx);
+  });
+}
+
+const segmentNotFound = (uuid: string) => new NotFoundError('HaSegment', uuid, `Failover segment with id ${uuid} could not be found.`);
+const hostNotFound = (uuid: string) => new NotFoundError('HaHost', uuid, `Host with id ${uuid} could not be found.`);
+
 /** Changes a segment; returns the new row. */
 export async function updateHaSegment(session: DbSession, ctx: DbContext, uuid: string, changes: HaSegmentChanges): Promise<HaSegmentRow> {
-  return withTransaction(session, async (tx) => {
-    const updated = await table(tx, 'ha_failover_segments').where('uuid', uuid).update({ ...changes, updated_at: utcNow() });
-    if (updated === 0) throw new NotFoundError('HaSegment', uuid, `Failover segment with id ${uuid} could not be found.`);
-    return getHaSegment(tx, ctx, uuid);
-  });
+  return updateByUuid(session, 'ha_failover_segments', uuid, changes, () => segmentNotFound(uuid), (tx) => getHaSegment(tx, ctx, uuid));
 }
 
 /** Deletes a segment and its hosts. */
 export async function deleteHaSegment(session: DbSession, _ctx: DbContext, uuid: string): Promise<void> {
   await withTransaction(session, async (tx) => {
     const deleted = await table(tx, 'ha_failover_segments').where('uuid', uuid).delete();
-    if (deleted === 0) throw new NotFoundError('HaSegment', uuid, `Failover segment with id ${uuid} could not be found.`);
+    if (deleted === 0) throw segmentNotFound(uuid);
     await table(tx, 'ha_hosts').where('failover_segment_id', uuid).delete();
   });
 }
@@ -110,7 +118,7 @@ export async function createHaHost(session: DbSession, _ctx: DbContext, values: 
 /** The host with this uuid; HaHostNotFound otherwise. */
 export async function getHaHost(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaHostRow> {
   const row: unknown = await table(session, 'ha_hosts').where('uuid', uuid).first();
-  if (!row) throw new NotFoundError('HaHost', uuid, `Host with id ${uuid} could not be found.`);
+  if (!row) throw hostNotFound(uuid);
   return readHost(row);
 }
 
@@ -130,17 +138,13 @@ export async function listHaHosts(session: DbSession, _ctx: DbContext, filters: 
 
 /** Changes a host; returns the new row. */
 export async function updateHaHost(session: DbSession, ctx: DbContext, uuid: string, changes: HaHostChanges): Promise<HaHostRow> {
-  return withTransaction(session, async (tx) => {
-    const updated = await table(tx, 'ha_hosts').where('uuid', uuid).update({ ...changes, updated_at: utcNow() });
-    if (updated === 0) throw new NotFoundError('HaHost', uuid, `Host with id ${uuid} could not be found.`);
-    return getHaHost(tx, ctx, uuid);
-  });
+  return updateByUuid(session, 'ha_hosts', uuid, changes, () => hostNotFound(uuid), (tx) => getHaHost(tx, ctx, uuid));
 }
 
 /** Deletes a host. */
 export async function deleteHaHost(session: DbSession, _ctx: DbContext, uuid: string): Promise<void> {
   const deleted = await table(session, 'ha_hosts').where('uuid', uuid).delete();
-  if (deleted === 0) throw new NotFoundError('HaHost', uuid, `Host with id ${uuid} could not be found.`);
+  if (deleted === 0) throw hostNotFound(uuid);
 }
 
 /** The segment and host db functions, to bind on a Db. */

@@ -5,13 +5,13 @@
  * (`{"badRequest": {"code": 400, "message": ...}}`; a missing token answers as Keystone's
  * middleware does).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../../db/index.js';
 import type { Logger } from '../../../log/logger.js';
-import { generateRequestId } from '../../../rpc/index.js';
 import type { ContractClient } from '../../../rpc/contract.js';
 import type { Authenticator } from '../../api/auth.js';
-import { ApiFault, faultBody, toFault } from '../../api/faults.js';
+import { faultBody, toFault } from '../../api/faults.js';
+import { createApiServer } from '../../api/http-server.js';
 import type { haEngineContract } from '../engine/contract.js';
 import { applyHaVersion, HA_MAX_VERSION, HA_MIN_VERSION } from './microversion.js';
 import { notificationRoutes } from './notification-routes.js';
@@ -29,26 +29,8 @@ const UPDATED = '2016-07-01T11:33:21Z';
 
 /** Builds the fastify app (not listening yet). */
 export function buildHaApp(deps: HaAppDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    genReqId: () => generateRequestId(),
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
-    requestIdHeader: false,
-    bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
-  });
-  app.decorateRequest('novaContext', null);
+  const app = createApiServer(deps.logger, { ignoreTrailingSlash: true });
   app.decorateRequest('haVersion', null as unknown as FastifyRequest['haVersion']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new ApiFault(400, `Malformed request body: ${(error as Error).message}`), undefined);
-    }
-  });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-openstack-request-id', request.id);
   });

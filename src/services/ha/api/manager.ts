@@ -7,9 +7,7 @@ import type { Db } from '../../../db/index.js';
 import type { Logger } from '../../../log/logger.js';
 import { createContractClient } from '../../../rpc/contract.js';
 import type { Endpoint, Transport } from '../../../rpc/index.js';
-import { authenticator } from '../../api/manager.js';
-import { IdentityService } from '../../api/identity/tokens.js';
-import { loadUsersFile } from '../../api/identity/users.js';
+import { authenticator, identityServiceOf } from '../../api/manager.js';
 import type { ServiceConfig } from '../../config.js';
 import type { Manager } from '../../service.js';
 import { haEngineContract } from '../engine/contract.js';
@@ -32,9 +30,7 @@ export class HaApiManager implements Manager {
 
   constructor(private readonly deps: HaApiManagerDeps) {
     const { db, transport, config, logger } = deps;
-    const identity = config.identity.usersFile
-      ? new IdentityService({ db, users: loadUsersFile(config.identity.usersFile), tokenExpiration: config.identity.tokenExpiration })
-      : undefined;
+    const identity = identityServiceOf(config, db);
     const engine = createContractClient(haEngineContract, transport, { topic: config.ha.topic });
     this.app = buildHaApp({ db, logger, authenticate: authenticator(config, identity), engine });
   }
