@@ -85,5 +85,12 @@ function validate(config: ServiceConfig): void {
     if (!(value > 0)) problems.push(`${name} must be positive, got ${value}`);
   }
   if (config.api.port < 0 || config.api.port > 65535) problems.push(`api.listen_port must be 0..65535, got ${config.api.port}`);
+  if (config.ha.port < 0 || config.ha.port > 65535) problems.push(`ha.listen_port must be 0..65535, got ${config.ha.port}`);
+  for (const [name, value] of [['host_down_time', config.ha.hostDownTime], ['monitor_interval', config.ha.monitorInterval], ['engine_lease_time', config.ha.engineLeaseTime], ['evacuate_timeout', config.ha.evacuateTimeout]] as const) {
+    if (!(value > 0)) problems.push(`ha.${name} must be positive, got ${value}`);
+  }
+  for (const [name, value] of [['evacuate_concurrency', config.ha.evacuateConcurrency], ['max_attempts', config.ha.maxAttempts]] as const) {
+    if (!(value >= 1)) problems.push(`ha.${name} must be at least 1, got ${value}`);
+  }
   if (problems.length > 0) throw new Error(`Invalid configuration: ${problems.join('; ')}`);
 }
