@@ -122,8 +122,13 @@ export async function startHaCloud(options: HaCloudOptions): Promise<HaCloud> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+  const deadlineNow = { value: false };
   try {
-    ha.adminToken = await waitFor(() => login(admin), 60_000, 'the Identity endpoint');
+    ha.adminToken = await waitFor(async () => {
+      const api = cloud.workers.get('api')!;
+      if (api.process.exitCode !== null) return Promise.reject(new Error(`api exited: ${api.stderr.join('').slice(-2000)}`)).finally(() => (deadlineNow.value = true));
+      return login(admin);
+    }, 120_000, 'the Identity endpoint', deadlineNow);
     const names = ['ha-api', ...(options.engine === false ? [] : ['ha-engine-1']), ...Array.from({ length: options.monitors ?? 2 }, (_, i) => `hostmonitor-${i + 1}`)];
     for (const name of names) cloud.start(name);
     let exited: Error | undefined;
@@ -164,14 +169,14 @@ async function quietPort(): Promise<number> {
   }
 }
 
-/** Retries `fn` every 250 ms until it resolves or the deadline passes (then its last error). */
-export async function waitFor<T>(fn: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+/** Retries `fn` every 250 ms until it resolves or the deadline passes (or `giveUp` is set): then its last error. */
+export async function waitFor<T>(fn: () => Promise<T>, timeoutMs: number, what: string, giveUp: { value: boolean } = { value: false }): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await fn();
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`waiting for ${what}: ${(error as Error).message}`);
+      if (Date.now() > deadline || giveUp.value) throw new Error(`waiting for ${what}: ${(error as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
