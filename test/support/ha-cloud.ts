@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/services/api/identity/users.js';
 import { deleteBrokerObjects, suffix, type Worker } from '../services/processes.js';
-import { startProcessCloud, type HttpAnswer, type ProcessCloud } from './process-cloud.js';
+import { readAnswer, startProcessCloud, type HttpAnswer, type ProcessCloud } from './process-cloud.js';
 import { brokerUrl, databaseUrl } from './services.js';
 
 /** The users of every HA cloud. */
@@ -79,15 +79,8 @@ export async function startHaCloud(options: HaCloudOptions): Promise<HaCloud> {
   const base = cloud.endpoint.replace(/\/v2\.1$/, '');
   const haUrl = `http://127.0.0.1:${haPort}/v1`;
   const call = async (url: string, method: string, body: unknown, headers: Record<string, string>): Promise<HttpAnswer> => {
-    const response = await fetch(url, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, text, body: parsed };
+    const init = { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) };
+    return readAnswer(await fetch(url, init));
   };
   const login = async (user: { name: string; password: string; project: string }) => {
     const domain = { id: 'default' };

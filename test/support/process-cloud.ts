@@ -107,15 +107,7 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
     const headers: Record<string, string> = {};
     if (token) headers['x-auth-token'] = token;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${endpoint}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, text, body: parsed };
+    return readAnswer(await fetch(`${endpoint}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
   };
   const boot = async (name: string, extra: Record<string, unknown> = {}, token?: string) => {
     const answer = await request('POST', '/servers', { server: { name, imageRef: IMAGE, flavorRef: '1', ...extra } }, token);
@@ -161,6 +153,18 @@ async function waitUntilUp(request: ProcessCloud['request'], workers: Map<string
     if (Date.now() > deadline) throw new Error(`services not up: ${up?.text}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** A response's status, text and JSON body (undefined when it is not JSON). */
+export async function readAnswer(response: Response): Promise<HttpAnswer> {
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, text, body: parsed };
 }
 
 /** Statuses of servers by id, read as admin. */
