@@ -34,6 +34,9 @@ const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(k
 const ha = <K extends keyof NonNullable<ServiceConfigInput['ha']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['ha']>[K]) => {
   config.ha = { ...config.ha, [key]: value };
 };
+const quota = <K extends keyof NonNullable<ServiceConfigInput['quota']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['quota']>[K]) => {
+  config.quota = { ...config.quota, [key]: value };
+};
 const topic = (key: 'scheduler' | 'compute' | 'network') => (config: ServiceConfigInput, value: string) => {
   config.topics = { ...config.topics, [key]: value };
 };
@@ -74,6 +77,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'public_endpoint', kind: 'string', help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
   { section: 'identity', key: 'users_file', kind: 'string', help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
   { section: 'identity', key: 'token_expiration', kind: 'int', help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
+  { section: 'quota', key: 'instances', kind: 'int', help: 'Default servers per project (os-quota-sets overrides per project); -1 = unlimited (default). Nova: 10.', apply: quota('instances') },
+  { section: 'quota', key: 'cores', kind: 'int', help: 'Default vCPUs per project; -1 = unlimited (default). Nova: 20.', apply: quota('cores') },
+  { section: 'quota', key: 'ram', kind: 'int', help: 'Default RAM (MB) per project; -1 = unlimited (default). Nova: 51200.', apply: quota('ram') },
   { section: 'api', key: 'max_count', kind: 'int', help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
   { section: 'ha', key: 'enabled', kind: 'bool', help: 'novarpc all runs the instance HA API, engine and a host monitor; the catalog lists instance-ha. Default false.', apply: ha('enabled') },
   { section: 'ha', key: 'listen', kind: 'string', help: 'Address the instance HA API listens on. Default 0.0.0.0.', apply: ha('listen') },

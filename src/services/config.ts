@@ -36,6 +36,14 @@ export interface ApiConfig {
   publicEndpoint: string;
 }
 
+/** Default quota limits of every project (`[quota]`); -1 = unlimited. Per-project values come from os-quota-sets. */
+export interface QuotaConfig {
+  instances: number;
+  cores: number;
+  /** Megabytes. */
+  ram: number;
+}
+
 /** The built-in Identity endpoint (`[identity]`). */
 export interface IdentityConfig {
   /** Lines `USER PASSWORD PROJECT [admin]` (PASSWORD plaintext or `scrypt$salt$hash`); '' = no identity endpoint. */
@@ -127,12 +135,14 @@ export interface ServiceConfig {
   logLevel: string;
   api: ApiConfig;
   identity: IdentityConfig;
+  quota: QuotaConfig;
   fakeDriver: FakeDriverConfig;
   ha: HaConfig;
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'ha'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'quota' | 'ha'>> & {
+  quota?: Partial<QuotaConfig>;
   ha?: Partial<HaConfig>;
   topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
@@ -165,6 +175,8 @@ export function defaultServiceConfig(): ServiceConfig {
     logLevel: 'info',
     api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '' },
     identity: { usersFile: '', tokenExpiration: 3600 },
+    // Unlimited by default so demos and benchmarks are not capped; Nova's are 10 / 20 / 51200.
+    quota: { instances: -1, cores: -1, ram: -1 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
     ha: defaultHaConfig(),
   };
@@ -201,6 +213,7 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ...defined(input),
     api: { ...defaults.api, ...defined(input.api) },
     identity: { ...defaults.identity, ...defined(input.identity) },
+    quota: { ...defaults.quota, ...defined(input.quota) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
     ha: { ...defaults.ha, ...defined(input.ha) },
     topics: { ...defaults.topics, ...defined(input.topics) },

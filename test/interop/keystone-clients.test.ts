@@ -23,7 +23,7 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
   beforeAll(async () => {
     await requirePythonPeers();
     await requireCli(OPENSTACK_CLI, 'python3-openstackclient');
-    cloud = await startKeystoneCloud();
+    cloud = await startKeystoneCloud({ settings: { quota: { instances: 10, cores: 20, ram: 51200 } } });
   }, 120_000);
   afterAll(async () => {
     await peers.stopAll();
@@ -69,10 +69,24 @@ describe('OpenStack clients → novarpc all with keystone auth', () => {
     expect((await openstack('compute', 'service', 'list', '--service', 'nova-compute', '-f', 'json'))[0].Status).toBe('enabled');
     const hypervisors = await openstack('hypervisor', 'list', '-f', 'json');
     expect(hypervisors.map((h: { 'Hypervisor Hostname': string }) => h['Hypervisor Hostname'])).toEqual([cloud.host]);
+    const hypervisor = await openstack('hypervisor', 'show', cloud.host, '-f', 'json');
+    expect(hypervisor).toMatchObject({ hypervisor_hostname: cloud.host, service_host: cloud.host, users: '0', aggregates: [] });
     const limits = await openstack('limits', 'show', '--absolute', '-f', 'json');
     expect(limits.find((l: { Name: string }) => l.Name === 'maxTotalInstances')).toMatchObject({ Value: 10 });
     const zones = await openstack('availability', 'zone', 'list', '--compute', '-f', 'json');
     expect(zones.map((z: { 'Zone Name': string }) => z['Zone Name'])).toContain('nova');
+    await openstack('quota', 'set', '--instances', '20', '--cores', '40', 'project-b');
+    expect(await openstack('quota', 'show', 'project-b', '-f', 'json')).toMatchObject({ instances: 20, cores: 40, ram: 51200 });
+    // A private flavor with a property, shared with project-a (resolved through /identity/v3/projects).
+    await openstack('flavor', 'create', '--ram', '256', '--disk', '1', '--vcpus', '1', '--private', '--project', 'project-a', '--property', 'hw:cpu_policy=dedicated', 'tiny.private', '-f', 'json');
+    const shown = await openstack('flavor', 'show', 'tiny.private', '-f', 'json');
+    expect(shown).toMatchObject({ 'os-flavor-access:is_public': false, access_project_ids: ['project-a'], properties: { 'hw:cpu_policy': 'dedicated' } });
+    const asAlice = await runCli(OPENSTACK_CLI, ['flavor', 'list', '-f', 'value', '-c', 'Name'], cloud.env(cloud.users.alice));
+    expect(asAlice.stdout.split('\n')).toContain('tiny.private');
+    const asBob = await runCli(OPENSTACK_CLI, ['flavor', 'list', '-f', 'value', '-c', 'Name'], cloud.env(cloud.users.bob));
+    expect(asBob.code, asBob.stderr).toBe(0);
+    expect(asBob.stdout.split('\n')).not.toContain('tiny.private');
+    await openstack('flavor', 'delete', 'tiny.private');
   }, 600_000);
 
   it('openstackclient as a non-admin: flavors and zones work, admin resources are refused', async () => {

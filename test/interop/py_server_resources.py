@@ -16,6 +16,8 @@ Steps (one JSON line each on stdout, {"step", "ok", ...}; the last is "done"):
   diagnostics     admin servers.diagnostics(): 2.48 form from 2.48, free form before
   interfaces      interface_list / interface_attach(net_id) / interface_detach
   security_groups list_security_group / add_security_group (by id) / remove_security_group
+  tags            add_tag / tag_list / delete_tag (from 2.26; skipped before)
+  actions         instance_action.list / get with events
   lock            lock (reason from 2.73) -> locked fields; stop refused (409); unlock
   stop_start      stop until SHUTOFF, start until ACTIVE
   reset_state     admin reset_state('error') then ('active')
@@ -69,16 +71,8 @@ def main():
     mv = api_versions.APIVersion(args.microversion)
     steps = Steps()
 
-    class UserArgs(object):
-        auth_url = args.auth_url
-        project = args.project
-        microversion = args.microversion
-
-    class AdminArgs(UserArgs):
-        project = args.admin_project
-
-    nova = nova_for(UserArgs, session_for(UserArgs, args.user, args.password))
-    admin = nova_for(AdminArgs, session_for(AdminArgs, args.admin_user, args.admin_password))
+    nova = nova_for(args, session_for(args, args.user, args.password, args.project))
+    admin = nova_for(args, session_for(args, args.admin_user, args.admin_password, args.admin_project))
     state = {}
     suffix = args.microversion.replace('.', '-')
 
@@ -159,6 +153,26 @@ def main():
         check([g.name for g in server.list_security_group()] == [args.group], 'after remove')
         return {'added_by': 'id' if default_id else 'name'}
 
+    def tags_step():
+        if mv < api_versions.APIVersion('2.26'):
+            return {'skipped': 'tags need 2.26'}
+        server = state['server']
+        server.add_tag('interop')
+        server.add_tag('blue')
+        check(sorted(server.tag_list()) == ['blue', 'interop'], 'tags %s' % server.tag_list())
+        server.delete_tag('blue')
+        check(nova.servers.get(server.id).tags == ['interop'], 'server tags')
+        return {'tags': server.tag_list()}
+
+    def actions_step():
+        server = state['server']
+        actions = nova.instance_action.list(server)
+        names = [a.action for a in actions]
+        check(names[-1] == 'create' and 'addSecurityGroup' not in names, 'actions %s' % names)
+        create = nova.instance_action.get(server, actions[-1].request_id)
+        check(create.action == 'create' and isinstance(create.events, list), 'create action %s' % create.to_dict())
+        return {'actions': names}
+
     def lock_step():
         server = state['server']
         with_reason = mv >= api_versions.APIVersion('2.73')
@@ -229,7 +243,8 @@ def main():
 
     for name, fn in [('keypairs', keypairs_step), ('boot', boot_step), ('console', console_step),
                      ('diagnostics', diagnostics_step), ('interfaces', interfaces_step),
-                     ('security_groups', security_groups_step), ('lock', lock_step),
+                     ('security_groups', security_groups_step), ('tags', tags_step),
+                     ('actions', actions_step), ('lock', lock_step),
                      ('stop_start', stop_start_step), ('reset_state', reset_state_step),
                      ('evacuate', evacuate_step), ('delete', delete_step)]:
         if 'server' not in state and name not in ('keypairs', 'boot', 'evacuate'):

@@ -2,7 +2,8 @@
  * The resources around servers through the clients users already have, against
  * `novarpc all` (plus one more compute) on RabbitMQ + MariaDB with keystone auth:
  * python-novaclient at 2.1 and 2.79 in a keystoneauth1 v3 session (keypairs, console,
- * diagnostics, interfaces, security groups, lock, stop/start, reset_state, evacuate),
+ * diagnostics, interfaces, security groups, tags, instance actions, lock, stop/start,
+ * reset_state, evacuate),
  * openstackclient and the nova CLI with the OS_* password environment, and raw HTTP for
  * the proxies modern clients dropped.
  */
@@ -13,7 +14,7 @@ import { startKeystoneCloud, type KeystoneCloud } from '../support/keystone-clou
 import { NOVA_CLI, OPENSTACK_CLI, requireCli, runCli } from '../support/openstack-cli.js';
 import { PeerGroup, PythonPeer, requirePythonPeers, type PeerLine } from './peers.js';
 
-const STEPS = ['keypairs', 'boot', 'console', 'diagnostics', 'interfaces', 'security_groups', 'lock', 'stop_start', 'reset_state', 'evacuate', 'delete', 'done'];
+const STEPS = ['keypairs', 'boot', 'console', 'diagnostics', 'interfaces', 'security_groups', 'tags', 'actions', 'lock', 'stop_start', 'reset_state', 'evacuate', 'delete', 'done'];
 const EXTRA_COMPUTE = 'evac-b';
 const IMAGE_NAME = 'cirros-0.6.2-x86_64-disk';
 

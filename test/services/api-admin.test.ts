@@ -6,10 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, IMAGE, startCloud, USER, type TestCloud } from './support.js';
 
+/** Nova's default limits (novarpc's default is unlimited). */
+const NOVA_QUOTAS = { instances: 10, cores: 20, ram: 51200 };
+
 describe('Compute API admin and catalogue resources', () => {
   let cloud: TestCloud;
   beforeAll(async () => {
-    cloud = await startCloud({ serviceDownTime: 10 }, ['c1', 'c2']);
+    cloud = await startCloud({ serviceDownTime: 10, quota: NOVA_QUOTAS }, ['c1', 'c2']);
   });
   afterAll(async () => {
     await cloud?.stop();
@@ -82,6 +85,11 @@ describe('Compute API admin and catalogue resources', () => {
     expect(stats).toMatchObject({ count: 2, vcpus: 2000, memory_mb: 1600000 });
     expect((await call('GET', '/os-hypervisors/c1/search', '2.1')).body.hypervisors).toHaveLength(1);
     expect((await call('GET', '/os-hypervisors/c1/search', '2.53')).status).toBe(404);
+    expect((await call('GET', '/os-hypervisors/c1', '2.1')).status).toBe(404);
+    const uptime = (await call('GET', `/os-hypervisors/${old[0].id}/uptime`, '2.1')).body.hypervisor;
+    expect(uptime.uptime).toMatch(/^\s*\d\d:\d\d:\d\d up .+,\s+0 users,\s+load average: 0\.00, 0\.00, 0\.00$/);
+    expect((await call('GET', '/os-aggregates', '2.1')).body).toEqual({ aggregates: [] });
+    expect((await call('GET', '/os-aggregates', '2.1', undefined, USER)).status).toBe(403);
   });
 
   it('counts usage in limits and enforces quotas on boot with Nova\'s 403', async () => {

@@ -91,6 +91,11 @@ describe('Identity and Image endpoints (auth_strategy = keystone)', () => {
       body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { id: token } }, scope: { project: { id: 'project-b' } } } }),
     });
     expect(otherProject.status).toBe(401);
+    const projects = (await (await fetch(`${base}/identity/v3/projects?name=project-a`, { headers: { 'x-auth-token': admin } })).json()) as any;
+    expect(projects.projects.map((p: { id: string }) => p.id)).toEqual(['project-a']);
+    expect((await fetch(`${base}/identity/v3/projects`, { headers: { 'x-auth-token': token } })).status).toBe(403);
+    expect((await fetch(`${base}/identity/v3/projects/project-a`, { headers: { 'x-auth-token': token } })).status).toBe(200);
+    expect((await fetch(`${base}/identity/v3/projects/nope`, { headers: { 'x-auth-token': admin } })).status).toBe(404);
     const revoked = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': token, 'x-subject-token': token } });
     expect(revoked.status).toBe(204);
     expect((await compute('/servers', token)).status).toBe(401);

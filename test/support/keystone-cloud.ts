@@ -94,6 +94,7 @@ export async function startKeystoneCloud(options: KeystoneCloudOptions = {}): Pr
     database: { connection: database.url, max_pool_size: 5, ...options.settings?.database },
     api: { listen: '127.0.0.1', listen_port: port, auth_strategy: 'keystone', public_endpoint: base, ...options.settings?.api },
     identity: { users_file: usersFile, token_expiration: options.tokenExpiration ?? 3600, ...options.settings?.identity },
+    quota: { ...options.settings?.quota },
     notifications: { driver: 'noop' },
     fake_driver: { spawn_time: 50, ...options.settings?.fake_driver },
   };

@@ -23,6 +23,7 @@ import { flavorManageRoutes } from './routes/flavor-manage.js';
 import { param } from './routes/context.js';
 import { applyMicroversion, checkRouteRange, type Microversion } from './microversion.js';
 import { metadataRoutes } from './routes/metadata.js';
+import { defaultQuotas } from './quotas.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { serverResourceRoutes } from './routes/server-resources.js';
 import { serverRoutes } from './routes/servers.js';
@@ -86,7 +87,7 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
     serverResourceRoutes(scope, deps.api);
-    quotaRoutes(scope, deps.db);
+    quotaRoutes(scope, deps.db, defaultQuotas(deps.config.quota));
     availabilityZoneRoutes(scope, deps.db, deps.config);
     flavorExtraRoutes(scope, deps.db);
     flavorManageRoutes(scope, deps.db);

@@ -16,7 +16,7 @@ import type { schedulerContract } from '../scheduler/contract.js';
 import { TaskState, VmState } from '../states.js';
 import { resolveBootKey, resolveBootSecurityGroups, type BootKey } from './boot-options.js';
 import { CatalogueCache } from './catalogue-cache.js';
-import { checkBootQuota } from './quotas.js';
+import { checkBootQuota, defaultQuotas } from './quotas.js';
 import { ApiFault, badRequest } from './faults.js';
 import type { ServerDetails } from './views.js';
 
@@ -71,7 +71,7 @@ export class ComputeApi {
       throw new ApiFault(403, `Quota exceeded: requested ${count} servers, at most ${this.deps.config.api.maxCount} per request.`);
     }
     // Nova boots as many of max_count as the project's quota allows, and refuses below min_count.
-    const bootCount = await checkBootQuota(this.deps.db, ctx, flavor, minCount, count);
+    const bootCount = await checkBootQuota(this.deps.db, ctx, flavor, { min: minCount, max: count }, defaultQuotas(this.deps.config.quota));
     const key = await resolveBootKey(this.deps.db, ctx, request.key_name);
     const groups = await resolveBootSecurityGroups(this.deps.db, ctx, request.security_groups);
     const created: InstanceRow[] = [];

@@ -5,11 +5,12 @@
  */
 import type { Db, FlavorRow, QuotaLimits } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
+import type { QuotaConfig } from '../config.js';
 import { ApiFault } from './faults.js';
 import { isAtLeast, isAtMost, type Microversion } from './microversion.js';
 
 /** Nova's default quota limits (-1 = unlimited). */
-export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = {
+export const NOVA_DEFAULT_QUOTAS: Readonly<QuotaLimits> = {
   instances: 10,
   cores: 20,
   ram: 51200,
@@ -26,19 +27,24 @@ export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = {
   security_group_rules: 20,
 };
 
+/** The defaults of this cloud: Nova's, with instances, cores and RAM from `[quota]`. */
+export function defaultQuotas(config: QuotaConfig): QuotaLimits {
+  return { ...NOVA_DEFAULT_QUOTAS, instances: config.instances, cores: config.cores, ram: config.ram };
+}
+
 const NETWORK_RESOURCES = ['floating_ips', 'fixed_ips', 'security_groups', 'security_group_rules'];
 const FILE_RESOURCES = ['injected_files', 'injected_file_content_bytes', 'injected_file_path_bytes'];
 
 /** The quota resources a microversion shows (and accepts in updates). */
 export function quotaResources(version: Microversion): string[] {
-  return Object.keys(DEFAULT_QUOTAS).filter(
+  return Object.keys(NOVA_DEFAULT_QUOTAS).filter(
     (resource) => (!NETWORK_RESOURCES.includes(resource) || isAtMost(version, '2.35')) && (!FILE_RESOURCES.includes(resource) || isAtMost(version, '2.56')),
   );
 }
 
 /** A project's limits: its own rows over the defaults. */
-export async function effectiveQuotas(db: Db, ctx: RequestContext, projectId: string): Promise<QuotaLimits> {
-  return { ...DEFAULT_QUOTAS, ...(await db.quotas.getForProject(ctx, projectId)) };
+export async function effectiveQuotas(db: Db, ctx: RequestContext, projectId: string, defaults: QuotaLimits): Promise<QuotaLimits> {
+  return { ...defaults, ...(await db.quotas.getForProject(ctx, projectId)) };
 }
 
 /** Only the resources `version` shows. */
@@ -50,11 +56,18 @@ export function pickResources(limits: QuotaLimits, version: Microversion): Quota
  * How many of `maxCount` servers of `flavor` the project may still boot; 403 with Nova's
  * message when not even `minCount` fit.
  */
-export async function checkBootQuota(db: Db, ctx: RequestContext, flavor: FlavorRow, minCount: number, maxCount: number): Promise<number> {
+export async function checkBootQuota(
+  db: Db,
+  ctx: RequestContext,
+  flavor: FlavorRow,
+  counts: { min: number; max: number },
+  defaults: QuotaLimits,
+): Promise<number> {
   const projectId = ctx.projectId ?? '';
-  const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), db.quotas.usage(ctx, projectId)]);
+  const minCount = counts.min;
+  const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId, defaults), db.quotas.usage(ctx, projectId)]);
   const per = { instances: 1, cores: flavor.vcpus, ram: flavor.memory_mb };
-  let allowed = maxCount;
+  let allowed = counts.max;
   for (const resource of ['instances', 'cores', 'ram'] as const) {
     const limit = limits[resource] ?? -1;
     if (limit < 0 || per[resource] === 0) continue;

@@ -23,6 +23,29 @@ export type { ActionResult } from './action-kit.js';
 
 const noBody = z.null().or(z.object({}));
 
+/**
+ * An action without arguments that checks the vm_state, sets `task` and casts `method`
+ * (which takes only the instance id) to the server's compute.
+ */
+function taskCast(spec: {
+  action: string;
+  states: readonly string[];
+  task: string;
+  method: 'stop_instance' | 'start_instance' | 'confirm_resize' | 'revert_resize';
+  status?: number;
+}): ActionSpec<typeof noBody> {
+  return action({
+    schema: noBody,
+    lockChecked: true,
+    run: async (call) => {
+      requireState(call.instance, spec.action, spec.states);
+      await begin(call, spec.action, { task_state: spec.task });
+      await call.host()[spec.method](call.ctx, { instance_id: call.instance.uuid });
+      return { status: spec.status ?? 202 };
+    },
+  });
+}
+
 const lifecycleActions = {
   reboot: action({
     schema: actionBodies.reboot,
@@ -35,26 +58,8 @@ const lifecycleActions = {
       return { status: 202 };
     },
   }),
-  'os-stop': action({
-    schema: noBody,
-    lockChecked: true,
-    run: async (call) => {
-      requireState(call.instance, 'stop', [VmState.ACTIVE, VmState.ERROR]);
-      await begin(call, 'stop', { task_state: TaskState.POWERING_OFF });
-      await call.host().stop_instance(call.ctx, { instance_id: call.instance.uuid });
-      return { status: 202 };
-    },
-  }),
-  'os-start': action({
-    schema: noBody,
-    lockChecked: true,
-    run: async (call) => {
-      requireState(call.instance, 'start', [VmState.STOPPED]);
-      await begin(call, 'start', { task_state: TaskState.POWERING_ON });
-      await call.host().start_instance(call.ctx, { instance_id: call.instance.uuid });
-      return { status: 202 };
-    },
-  }),
+  'os-stop': taskCast({ action: 'stop', states: [VmState.ACTIVE, VmState.ERROR], task: TaskState.POWERING_OFF, method: 'stop_instance' }),
+  'os-start': taskCast({ action: 'start', states: [VmState.STOPPED], task: TaskState.POWERING_ON, method: 'start_instance' }),
   rebuild: action({
     schema: actionBodies.rebuild,
     lockChecked: true,
@@ -86,26 +91,8 @@ const lifecycleActions = {
       return { status: 202 };
     },
   }),
-  confirmResize: action({
-    schema: noBody,
-    lockChecked: true,
-    run: async (call) => {
-      requireState(call.instance, 'confirmResize', [VmState.RESIZED]);
-      await begin(call, 'confirmResize', { task_state: TaskState.RESIZE_CONFIRMING });
-      await call.host().confirm_resize(call.ctx, { instance_id: call.instance.uuid });
-      return { status: 204 };
-    },
-  }),
-  revertResize: action({
-    schema: noBody,
-    lockChecked: true,
-    run: async (call) => {
-      requireState(call.instance, 'revertResize', [VmState.RESIZED]);
-      await begin(call, 'revertResize', { task_state: TaskState.RESIZE_REVERTING });
-      await call.host().revert_resize(call.ctx, { instance_id: call.instance.uuid });
-      return { status: 202 };
-    },
-  }),
+  confirmResize: taskCast({ action: 'confirmResize', states: [VmState.RESIZED], task: TaskState.RESIZE_CONFIRMING, method: 'confirm_resize', status: 204 }),
+  revertResize: taskCast({ action: 'revertResize', states: [VmState.RESIZED], task: TaskState.RESIZE_REVERTING, method: 'revert_resize' }),
   changePassword: action({
     schema: actionBodies.changePassword,
     lockChecked: true,

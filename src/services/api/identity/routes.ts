@@ -1,6 +1,7 @@
 /**
  * The built-in Identity endpoint at `/identity`: version documents (public), v3
- * `/v3/auth/tokens` (issue with password or token, validate, check, revoke) and v2.0
+ * `/v3/auth/tokens` (issue with password or token, validate, check, revoke), `/v3/projects`
+ * (list for admins, show of one's own; projects come from the users file) and v2.0
  * `/v2.0/tokens` for older scripts. Errors use Keystone's `{"error": {...}}` shape.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -8,7 +9,7 @@ import type { IdentityTokenRow } from '../../../db/index.js';
 import { ApiFault, toFault } from '../faults.js';
 import { parseV2Auth, parseV3Auth, type AuthRequest } from './requests.js';
 import type { IdentityService, IssuedToken } from './tokens.js';
-import { identityV2Version, identityV3Version, identityVersions, publicBase, v2AccessBody, v3TokenBody, type ExtraCatalog } from './views.js';
+import { identityV2Version, identityV3Version, identityVersions, publicBase, v2AccessBody, v3Project, v3TokenBody, type ExtraCatalog } from './views.js';
 
 /** What the identity routes need. */
 export interface IdentityRouteDeps {
@@ -56,6 +57,22 @@ export function identityRoutes(deps: IdentityRouteDeps) {
       void reply.code(204);
     });
 
+    // Projects, as clients resolve `--project NAME` (GET /projects/NAME, then ?name=NAME).
+    app.get('/v3/projects', async (request) => {
+      const caller = await callerToken(deps.identity, request);
+      if (!caller.is_admin) throw new ApiFault(403, 'You are not authorized to perform the requested action: identity:list_projects.');
+      const name = (request.query as { name?: string }).name;
+      const names = deps.identity.projects().filter((project) => name === undefined || project === name);
+      return { projects: names.map((project) => v3Project(project, base(request))), links: { self: `${base(request)}/identity/v3/projects`, previous: null, next: null } };
+    });
+    app.get('/v3/projects/:id', async (request) => {
+      const caller = await callerToken(deps.identity, request);
+      const id = (request.params as { id: string }).id;
+      if (!deps.identity.projects().includes(id)) throw new ApiFault(404, `Could not find project: ${id}.`);
+      if (!caller.is_admin && caller.project_name !== id) throw new ApiFault(403, 'You are not authorized to perform the requested action: identity:get_project.');
+      return { project: v3Project(id, base(request)) };
+    });
+
     app.post('/v2.0/tokens', async (request) => {
       const issued = await authenticate(deps.identity, parseV2Auth(request.body));
       return v2AccessBody(issued.token, issued.row, base(request), deps.extraCatalog);
@@ -82,12 +99,18 @@ async function authenticate(identity: IdentityService, auth: AuthRequest): Promi
  * one, 403 when a non-admin asks about another user's token, 404 when the subject is not live.
  */
 async function subjectToken(identity: IdentityService, request: FastifyRequest): Promise<IdentityTokenRow> {
-  const caller = await identity.validate(header(request, 'x-auth-token'));
-  if (!caller) throw new ApiFault(401, UNAUTHORIZED);
+  const caller = await callerToken(identity, request);
   const subject = await identity.validate(header(request, 'x-subject-token'));
   if (!subject) throw new ApiFault(404, 'Could not find token.');
   if (!caller.is_admin && subject.user_name !== caller.user_name) throw new ApiFault(403, 'You are not authorized to perform the requested action: identity:validate_token.');
   return subject;
+}
+
+/** The caller's live X-Auth-Token, or 401. */
+async function callerToken(identity: IdentityService, request: FastifyRequest): Promise<IdentityTokenRow> {
+  const caller = await identity.validate(header(request, 'x-auth-token'));
+  if (!caller) throw new ApiFault(401, UNAUTHORIZED);
+  return caller;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -47,6 +47,11 @@ export class IdentityService {
     return user && matches ? user : undefined;
   }
 
+  /** Every project named in the users file, sorted. */
+  projects(): string[] {
+    return [...new Set([...this.deps.users.values()].map((user) => user.project))].sort();
+  }
+
   /** The user of this name, if any. */
   user(name: string): IdentityUser | undefined {
     return this.deps.users.get(name);

@@ -63,6 +63,21 @@ export function identityV2Version(base: string): Record<string, unknown> {
   };
 }
 
+/** A v3 project (ids are names here, all in the default domain). */
+export function v3Project(name: string, base: string): Record<string, unknown> {
+  return {
+    id: name,
+    name,
+    domain_id: DEFAULT_DOMAIN.id,
+    parent_id: DEFAULT_DOMAIN.id,
+    enabled: true,
+    is_domain: false,
+    description: '',
+    tags: [],
+    links: { self: `${base}/identity/v3/projects/${encodeURIComponent(name)}` },
+  };
+}
+
 /** The v3 `token` body of a token row. */
 export function v3TokenBody(row: IdentityTokenRow, base: string, extra?: ExtraCatalog): Record<string, unknown> {
   return {

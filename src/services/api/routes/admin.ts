@@ -2,7 +2,7 @@
  * Admin-only /os-services: list (?host, ?binary); up to 2.52 PUT /os-services/enable,
  * disable, disable-log-reason and force-down (2.11+) with {host, binary}; from 2.53
  * PUT /os-services/{uuid} with {status, disabled_reason, forced_down}. Also registers
- * /os-hypervisors (see hypervisors.ts).
+ * /os-hypervisors (hypervisors.ts) and /os-aggregates (aggregates.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isServiceUp, type Db, type ServiceChanges, type ServiceRow } from '../../../db/index.js';
@@ -11,6 +11,7 @@ import type { ServiceConfig } from '../../config.js';
 import { serviceView } from '../admin-views.js';
 import { badRequest, notFound } from '../faults.js';
 import { isAtLeast } from '../microversion.js';
+import { aggregateRoutes } from './aggregates.js';
 import { hypervisorRoutes } from './hypervisors.js';
 import { param, query, requireAdmin } from './context.js';
 
@@ -48,6 +49,7 @@ export function adminRoutes(app: FastifyInstance, db: Db, config: ServiceConfig)
   });
 
   hypervisorRoutes(app, db, up);
+  aggregateRoutes(app);
 }
 
 /** Up to 2.52: PUT /os-services/{enable,disable,disable-log-reason,force-down} with {host, binary}. */

@@ -54,7 +54,7 @@ export function catalogueRoutes(app: FastifyInstance, db: Db): void {
 }
 
 /** A flavor as the request's microversion shows it: description (2.55), extra_specs (2.61), swap 0 not "" (2.75). */
-function versionedFlavor(request: FastifyRequest, flavor: FlavorRow, detail: boolean, specs: Metadata | undefined): Record<string, unknown> {
+export function versionedFlavor(request: FastifyRequest, flavor: FlavorRow, detail: boolean, specs: Metadata | undefined): Record<string, unknown> {
   const view = flavorView(flavor, baseUrl(request), detail);
   const version = request.microversion;
   if (isAtLeast(version, '2.55')) view.description = flavor.description ?? null;

@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { isDbError, type Db, type NewFlavor } from '../../../db/index.js';
 import { badRequest, conflict } from '../faults.js';
 import { isAtLeast, since } from '../microversion.js';
-import { flavorView } from '../views.js';
-import { baseUrl, param, requireAdmin } from './context.js';
+import { versionedFlavor } from './catalogue.js';
+import { param, requireAdmin } from './context.js';
 
 type Body = Record<string, unknown>;
 
@@ -21,10 +21,7 @@ export function flavorManageRoutes(app: FastifyInstance, db: Db): void {
       if (isDbError(error) && error.code === 'DuplicateEntry') throw conflict(`Flavor with name ${values.name} or ID ${values.flavorid} already exists.`);
       throw error;
     });
-    const view = flavorView(flavor, baseUrl(request), true);
-    if (isAtLeast(request.microversion, '2.55')) view.description = flavor.description;
-    if (isAtLeast(request.microversion, '2.61')) view.extra_specs = {};
-    return { flavor: view };
+    return { flavor: versionedFlavor(request, flavor, true, {}) };
   });
 
   app.put('/flavors/:id', since('2.55'), async (request) => {
@@ -33,7 +30,7 @@ export function flavorManageRoutes(app: FastifyInstance, db: Db): void {
     if (!body || !('description' in body) || Object.keys(body).length !== 1) throw badRequest("Invalid input for field/attribute flavor. 'description' is a required property");
     const flavor = await db.flavors.getByFlavorId(ctx, param(request, 'id'));
     const updated = await db.flavors.updateDescription(ctx, flavor.id, description(body.description));
-    return { flavor: { ...flavorView(updated, baseUrl(request), true), description: updated.description } };
+    return { flavor: versionedFlavor(request, updated, true, await db.flavorExtras.extraSpecs(ctx, updated.id)) };
   });
 
   app.delete('/flavors/:id', async (request, reply) => {

@@ -1,7 +1,7 @@
 /**
  * Admin-only /os-hypervisors: list and detail (?hypervisor_hostname_pattern from 2.53,
- * ?limit&marker from 2.33), show (integer ids up to 2.52, UUIDs from 2.53), statistics,
- * and /{pattern}/search up to 2.52.
+ * ?limit&marker from 2.33), show (integer ids up to 2.52, UUIDs from 2.53; others are not
+ * found), uptime and statistics up to 2.87, and /{pattern}/search up to 2.52.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeNodeRow, Db, ServiceRow } from '../../../db/index.js';
@@ -47,13 +47,28 @@ export function hypervisorRoutes(app: FastifyInstance, db: Db, up: (service: Ser
     if (found.length === 0) throw notFound(`No hypervisor matching '${pattern}' could be found.`);
     return { hypervisors: found.map((entry) => view(request, entry, false)) };
   });
-  app.get('/os-hypervisors/:id', async (request) => {
+  const find = async (request: FastifyRequest, policy: string): Promise<Node> => {
     const id = param(request, 'id');
-    if (!isAtLeast(request.microversion, '2.53') && !/^\d+$/.test(id)) throw badRequest(`Invalid ID ${id}`);
-    const found = (await load(request, 'os_compute_api:os-hypervisors:show')).find(({ node }) => idOf(request, node) === id);
+    const found = (await load(request, policy)).find(({ node }) => idOf(request, node) === id);
     if (!found) throw notFound(`Hypervisor with ID '${id}' could not be found.`);
-    return { hypervisor: view(request, found, true) };
+    return found;
+  };
+  app.get('/os-hypervisors/:id', async (request) => ({ hypervisor: view(request, await find(request, 'os_compute_api:os-hypervisors:show'), true) }));
+  app.get('/os-hypervisors/:id/uptime', since(undefined, '2.87'), async (request) => {
+    const found = await find(request, 'os_compute_api:os-hypervisors:uptime');
+    return { hypervisor: { ...view(request, found, false), uptime: uptimeLine(found.service, new Date()) } };
   });
+}
+
+/**
+ * The `uptime` line of a host, as `uptime(1)` prints it: the time, how long the compute
+ * service has been running (from its row's creation), no users, no load (a fake hypervisor).
+ */
+function uptimeLine(service: ServiceRow | undefined, now: Date): string {
+  const minutes = service ? Math.max(0, Math.floor((now.getTime() - service.created_at.getTime()) / 60_000)) : 0;
+  const days = Math.floor(minutes / 1440);
+  const clock = `${Math.floor((minutes % 1440) / 60)}:${String(minutes % 60).padStart(2, '0')}`;
+  return ` ${now.toISOString().slice(11, 19)} up ${days > 0 ? `${days} days, ` : ''}${clock},  0 users,  load average: 0.00, 0.00, 0.00`;
 }
 
 /** `?limit` and `?marker` (an id as the microversion shows them), from 2.33. */

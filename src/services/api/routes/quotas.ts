@@ -1,35 +1,35 @@
 /** /limits and /os-quota-sets (show, detail, defaults, update, revert), by microversion. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Db } from '../../../db/index.js';
+import type { Db, QuotaLimits } from '../../../db/index.js';
 import { badRequest, forbidden } from '../faults.js';
-import { absoluteLimits, DEFAULT_QUOTAS, effectiveQuotas, pickResources, projectUsage, quotaResources } from '../quotas.js';
+import { absoluteLimits, effectiveQuotas, pickResources, projectUsage, quotaResources } from '../quotas.js';
 import { contextOf, param, query, requireAdmin } from './context.js';
 
 /** Registers the quota routes. */
-export function quotaRoutes(app: FastifyInstance, db: Db): void {
+export function quotaRoutes(app: FastifyInstance, db: Db, defaults: QuotaLimits): void {
   app.get('/limits', async (request) => {
     const ctx = contextOf(request);
     const asked = query(request, 'tenant_id');
     const projectId = asked && ctx.isAdmin ? asked : (ctx.projectId ?? '');
-    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), projectUsage(db, ctx, projectId, request.microversion)]);
+    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId, defaults), projectUsage(db, ctx, projectId, request.microversion)]);
     return { limits: { rate: [], absolute: absoluteLimits(limits, usage, request.microversion) } };
   });
 
   app.get('/os-quota-sets/:tenant/defaults', async (request) => {
     contextOf(request);
-    return { quota_set: { id: param(request, 'tenant'), ...pickResources(DEFAULT_QUOTAS, request.microversion) } };
+    return { quota_set: { id: param(request, 'tenant'), ...pickResources(defaults, request.microversion) } };
   });
 
   app.get('/os-quota-sets/:tenant', async (request) => {
     const projectId = readableProject(request);
-    const limits = await effectiveQuotas(db, contextOf(request), projectId);
+    const limits = await effectiveQuotas(db, contextOf(request), projectId, defaults);
     return { quota_set: { id: projectId, ...pickResources(limits, request.microversion) } };
   });
 
   app.get('/os-quota-sets/:tenant/detail', async (request) => {
     const projectId = readableProject(request);
     const ctx = contextOf(request);
-    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId), projectUsage(db, ctx, projectId, request.microversion)]);
+    const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId, defaults), projectUsage(db, ctx, projectId, request.microversion)]);
     const detail = Object.fromEntries(
       Object.entries(pickResources(limits, request.microversion)).map(([resource, limit]) => [resource, { in_use: usage[resource] ?? 0, limit, reserved: 0 }]),
     );
@@ -48,7 +48,7 @@ export function quotaRoutes(app: FastifyInstance, db: Db): void {
       }
     }
     await db.quotas.setForProject(ctx, projectId, changes);
-    return { quota_set: pickResources(await effectiveQuotas(db, ctx, projectId), request.microversion) };
+    return { quota_set: pickResources(await effectiveQuotas(db, ctx, projectId, defaults), request.microversion) };
   });
 
   app.delete('/os-quota-sets/:tenant', async (request, reply) => {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { InstanceRow, NetworkRow } from '../../../db/index.js';
+import type { RequestContext } from '../../../rpc/index.js';
 import { elevated } from '../../context.js';
 import { VmState } from '../../states.js';
 import { requireState } from '../action-kit.js';
@@ -132,7 +133,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi): void {
  * A port must exist and be free to attach; the reference cloud has no unbound ports (no
  * ports API), so a known port is in use (409) and an unknown one is not found (404).
  */
-async function refusePort(api: ComputeApi, ctx: Parameters<typeof elevated>[0], portId: string): Promise<never> {
+async function refusePort(api: ComputeApi, ctx: RequestContext, portId: string): Promise<never> {
   const row = await api.deps.db.fixedIps.getByPort(elevated(ctx), portId);
   throw conflict(`Port ${portId} is still in use by instance ${row.instance_uuid}.`);
 }
