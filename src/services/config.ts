@@ -4,6 +4,7 @@
  * {@link resolveServiceConfig}. Nothing here reads the environment: pass a config in.
  */
 import { hostname } from 'node:os';
+import type { TransportOptionInput } from '../rpc/transport-options.js';
 
 /** The fake hypervisor's knobs. */
 export interface FakeDriverConfig {
@@ -34,6 +35,13 @@ export interface ApiConfig {
   maxCount: number;
   /** Base URL of the catalog's endpoints (`public_endpoint`); '' = the address a request came to. */
   publicEndpoint: string;
+  /** Allow `noauth2` on an address other than loopback (anyone can be admin). Default false. */
+  allowInsecureNoauth: boolean;
+  /**
+   * Seconds a request waits for the message bus (broker connection and confirm) before
+   * the API answers 503 (`[api] bus_timeout`); the transport's send_timeout is for other senders.
+   */
+  busTimeout: number;
 }
 
 /** Default quota limits of every project (`[quota]`); -1 = unlimited. Per-project values come from os-quota-sets. */
@@ -109,6 +117,10 @@ export interface ServiceConfig {
   sqlEcho: boolean;
   /** Most database connections per process (`[database] max_pool_size`). */
   dbMaxPoolSize: number;
+  /** Start-up connection retries (`[database] max_retries`); -1 = forever. */
+  dbMaxRetries: number;
+  /** Seconds before the first start-up retry, doubled each time (`[database] retry_interval`). */
+  dbRetryInterval: number;
   /** Run the schema migrations at start-up. */
   autoMigrate: boolean;
   /** Seconds between heartbeats (`report_interval`). */
@@ -129,8 +141,15 @@ export interface ServiceConfig {
   notificationDriver: 'messagingv2' | 'noop';
   /** Notification topics (`[notifications] topics`). */
   notificationTopics: string[];
+  /** Bus of the notifications (`[oslo_messaging_notifications] transport_url`); '' = `transportUrl`. */
+  notificationTransportUrl: string;
   /** RPC handlers running at once per service (`executor_thread_pool_size`). */
   executorPoolSize: number;
+  /**
+   * Transport options by their oslo.messaging names (from `[oslo_messaging_rabbit]`);
+   * the transport URL's query wins over them.
+   */
+  transportOptions: TransportOptionInput;
   /** pino level (`log_level`; `debug = true` means debug). */
   logLevel: string;
   api: ApiConfig;
@@ -161,6 +180,8 @@ export function defaultServiceConfig(): ServiceConfig {
     databaseConnection: 'sqlite://',
     sqlEcho: false,
     dbMaxPoolSize: 10,
+    dbMaxRetries: 10,
+    dbRetryInterval: 1,
     autoMigrate: true,
     reportInterval: 10,
     serviceDownTime: 60,
@@ -171,9 +192,11 @@ export function defaultServiceConfig(): ServiceConfig {
     availabilityZone: 'nova',
     notificationDriver: 'messagingv2',
     notificationTopics: ['notifications'],
+    notificationTransportUrl: '',
     executorPoolSize: 64,
+    transportOptions: {},
     logLevel: 'info',
-    api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '' },
+    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '', allowInsecureNoauth: false, busTimeout: 5 },
     identity: { usersFile: '', tokenExpiration: 3600 },
     // Unlimited by default so demos and benchmarks are not capped; Nova's are 10 / 20 / 51200.
     quota: { instances: -1, cores: -1, ram: -1 },
@@ -186,7 +209,7 @@ export function defaultServiceConfig(): ServiceConfig {
 export function defaultHaConfig(): HaConfig {
   return {
     enabled: false,
-    listen: '0.0.0.0',
+    listen: '127.0.0.1',
     port: 15868,
     publicEndpoint: '',
     authUrl: '',
@@ -218,4 +241,23 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     ha: { ...defaults.ha, ...defined(input.ha) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;
+}
+
+/** True for 127.0.0.0/8, ::1 and `localhost`: addresses only this machine reaches. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Why the API must not start as configured: `noauth2` (any caller may claim to be admin)
+ * on an address other machines reach, unless `[api] allow_insecure_noauth` says the
+ * operator means it. Undefined when it may start.
+ */
+export function insecureApiProblem(api: ApiConfig): string | undefined {
+  if (api.authStrategy !== 'noauth2' || api.allowInsecureNoauth || isLoopbackAddress(api.listen)) return undefined;
+  return (
+    `[api] auth_strategy = noauth2 lets anyone who sends "admin:x" act as admin, and [api] listen = ${api.listen} is not a loopback address: ` +
+    'listen on 127.0.0.1, use auth_strategy = tokens with a token_file, or set [api] allow_insecure_noauth = true if that is really meant'
+  );
 }
