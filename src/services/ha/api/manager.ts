@@ -8,7 +8,7 @@ import type { Logger } from '../../../log/logger.js';
 import { createContractClient } from '../../../rpc/contract.js';
 import type { Endpoint, Transport } from '../../../rpc/index.js';
 import { authenticator, identityServiceOf } from '../../api/manager.js';
-import type { ServiceConfig } from '../../config.js';
+import { insecureApiProblem, type ServiceConfig } from '../../config.js';
 import type { Manager } from '../../service.js';
 import { haEngineContract } from '../engine/contract.js';
 import { buildHaApp } from './app.js';
@@ -30,6 +30,9 @@ export class HaApiManager implements Manager {
 
   constructor(private readonly deps: HaApiManagerDeps) {
     const { db, transport, config, logger } = deps;
+    // The same rule as the Compute API's: noauth2 only on loopback unless allowed.
+    const insecure = insecureApiProblem({ ...config.api, listen: config.ha.listen });
+    if (insecure) throw new Error(`refusing to start the instance HA API: ${insecure.replace('[api] listen', '[ha] listen')}`);
     const identity = identityServiceOf(config, db);
     const engine = createContractClient(haEngineContract, transport, { topic: config.ha.topic });
     this.app = buildHaApp({ db, logger, authenticate: authenticator(config, identity), engine });
