@@ -33,8 +33,6 @@ export interface ApiConfig {
   tokenFile: string;
   /** Most servers one POST /servers may create. */
   maxCount: number;
-  /** Base URL of the catalog's endpoints (`public_endpoint`); '' = the address a request came to. */
-  publicEndpoint: string;
   /** Allow `noauth2` on an address other than loopback (anyone can be admin). Default false. */
   allowInsecureNoauth: boolean;
   /**
@@ -42,6 +40,8 @@ export interface ApiConfig {
    * the API answers 503 (`[api] bus_timeout`); the transport's send_timeout is for other senders.
    */
   busTimeout: number;
+  /** Base URL of the catalog's endpoints (`public_endpoint`); '' = the address a request came to. */
+  publicEndpoint: string;
 }
 
 /** Default quota limits of every project (`[quota]`); -1 = unlimited. Per-project values come from os-quota-sets. */
@@ -196,7 +196,7 @@ export function defaultServiceConfig(): ServiceConfig {
     executorPoolSize: 64,
     transportOptions: {},
     logLevel: 'info',
-    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, publicEndpoint: '', allowInsecureNoauth: false, busTimeout: 5 },
+    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5, publicEndpoint: '' },
     identity: { usersFile: '', tokenExpiration: 3600 },
     // Unlimited by default so demos and benchmarks are not capped; Nova's are 10 / 20 / 51200.
     quota: { instances: -1, cores: -1, ram: -1 },

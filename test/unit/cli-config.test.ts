@@ -82,8 +82,8 @@ describe('a stock nova.conf', () => {
     for (const secret of ['NOVA_PASS', 'PLACEMENT_PASS', 'NOVA_DBPASS']) expect(notice).not.toContain(secret);
   });
 
-  it('an [api] auth_strategy novarpc lacks is an error only for the process that runs the API', () => {
-    expect(() => loadConfig({ iniText: NOVA_DOC_CONF, runsApi: true })).toThrow(/auth_strategy must be noauth2 or tokens, got "keystone"/);
+  it('its auth_strategy = keystone without an [identity] users_file is an error only for the process that runs the API', () => {
+    expect(() => loadConfig({ iniText: NOVA_DOC_CONF, runsApi: true })).toThrow(/auth_strategy = keystone needs identity.users_file/);
   });
 
   it('the default, with no [oslo_messaging_rabbit], is quorum queues', () => {

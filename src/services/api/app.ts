@@ -86,7 +86,7 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     metadataRoutes(scope, deps.db);
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
-    serverResourceRoutes(scope, deps.api);
+    serverResourceRoutes(scope, deps.api, deps.db);
     quotaRoutes(scope, deps.db, defaultQuotas(deps.config.quota));
     availabilityZoneRoutes(scope, deps.db, deps.config);
     flavorExtraRoutes(scope, deps.db);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { InstanceRow, NetworkRow } from '../../../db/index.js';
+import type { Db, InstanceRow, NetworkRow } from '../../../db/index.js';
 import type { RequestContext } from '../../../rpc/index.js';
 import { elevated } from '../../context.js';
 import { VmState } from '../../states.js';
@@ -32,8 +32,7 @@ const attachBody = z.object({
 });
 
 /** Registers the server sub-resource routes. */
-export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi): void {
-  const { db } = api.deps;
+export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi, db: Db): void {
   const instanceOf = (request: FastifyRequest) => db.instances.get(contextOf(request), param(request, 'id'));
   const networks = async (request: FastifyRequest) => new Map((await db.networks.list(elevated(contextOf(request)))).map((n) => [n.id, n] as const));
   const interfaces = async (request: FastifyRequest, instance: InstanceRow) => {
@@ -56,7 +55,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi): void {
     requireState(instance, 'attach_interface', [VmState.ACTIVE, VmState.STOPPED]);
     const { interfaceAttachment: wanted } = parseBody(attachBody, request.body);
     if (wanted.net_id && wanted.port_id) throw badRequest('Must not input both network_id and port_id');
-    if (wanted.port_id) await refusePort(api, ctx, wanted.port_id);
+    if (wanted.port_id) await refusePort(db, ctx, wanted.port_id);
     const network = await networkByUuid(request, wanted.net_id);
     const info = await remote(() =>
       api.deps.network.allocate_interface(ctx, { instance_id: instance.uuid, host: instance.host, network_id: network?.id ?? null, address: wanted.fixed_ips?.[0]?.ip_address ?? null }),
@@ -133,7 +132,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi): void {
  * A port must exist and be free to attach; the reference cloud has no unbound ports (no
  * ports API), so a known port is in use (409) and an unknown one is not found (404).
  */
-async function refusePort(api: ComputeApi, ctx: RequestContext, portId: string): Promise<never> {
-  const row = await api.deps.db.fixedIps.getByPort(elevated(ctx), portId);
+async function refusePort(db: Db, ctx: RequestContext, portId: string): Promise<never> {
+  const row = await db.fixedIps.getByPort(elevated(ctx), portId);
   throw conflict(`Port ${portId} is still in use by instance ${row.instance_uuid}.`);
 }
