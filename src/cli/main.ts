@@ -79,10 +79,12 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   const startup = exitOnSignalDuringStartup(logger);
   const withHa = all && config.ha.enabled ? [...services, ...HA_SERVICE_NAMES] : services;
   const runtime = await launch({ config, services: withHa, logger });
+  // The graceful handler is in place before the start-up one goes: no moment without one.
+  const stopped = runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
   startup.dispose();
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
   if (runtime.haApiUrl) logger.info({ url: `${runtime.haApiUrl}/v1` }, 'instance HA API listening');
-  await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
+  await stopped;
 }
 
 function clientOptions(command: Command): ClientOptions {

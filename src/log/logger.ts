@@ -61,28 +61,29 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     base: options.base ?? {},
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
   };
+  // stdout is written synchronously: with pino's default asynchronous writer, lines still
+  // waiting for a full pipe were lost when a stopping worker exited.
+  const out = options.destination ?? pino.destination({ dest: 1, sync: true });
   // Redaction happens in pino before a line is serialized, so both formats see the same
   // censored values: the pretty printer only reformats what JSON would have carried.
-  const destination = options.format === 'pretty' ? humanLines(options.destination) : options.destination;
-  return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+  return pino(pinoOptions, options.format === 'pretty' ? humanLines(out, !options.destination && Boolean(process.stdout.isTTY)) : out);
 }
 
 /**
  * pino-pretty's formatter writing one line per entry (extra fields as JSON after the
- * message), synchronously, so no line is lost when the process exits right after it.
+ * message) in the write call itself (its stream form transforms asynchronously).
  * pino-pretty is loaded here, on first use: programs that only log JSON never load it.
  */
-function humanLines(destination: DestinationStream | undefined): DestinationStream {
+function humanLines(out: DestinationStream, colorize: boolean): DestinationStream {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const format = prettyFactory({
-    colorize: destination ? false : Boolean(process.stdout.isTTY),
+    colorize,
     singleLine: true,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
     ignore: 'hostname,pid',
     // pino-pretty shows a `name` field as the logger's name; ours is a server's name.
     customPrettifiers: { name: (value: unknown) => `name=${String(value)}` },
   });
-  const out = destination ?? pino.destination({ dest: 1, sync: true });
   return { write: (line: string) => out.write(format(line)) };
 }
 
