@@ -30,6 +30,7 @@ export interface BrokerConnectionParams {
 /** A self-healing broker connection. Events: `connected` (model), `lost` (error). */
 export class BrokerConnection extends EventEmitter {
   private model: amqp.ChannelModel | undefined;
+  private modelHost: BrokerHost | undefined;
   private connecting: Promise<amqp.ChannelModel> | undefined;
   private closed = false;
   private failures = 0;
@@ -48,6 +49,11 @@ export class BrokerConnection extends EventEmitter {
   /** The open connection, if any. */
   get current(): amqp.ChannelModel | undefined {
     return this.model;
+  }
+
+  /** The host the open connection goes to, if any. */
+  get currentHost(): BrokerHost | undefined {
+    return this.model ? this.modelHost : undefined;
   }
 
   /** True once close() was called. */
@@ -134,6 +140,7 @@ export class BrokerConnection extends EventEmitter {
   private adopt(model: amqp.ChannelModel, host: BrokerHost): void {
     coalesceWrites(model);
     this.model = model;
+    this.modelHost = host;
     this.failures = 0;
     const where = describeBroker(host, this.params.virtualHost);
     model.on('error', (error: Error) => this.params.logger.warn({ err: scrub(error), purpose: this.params.purpose }, 'broker connection error'));
@@ -151,6 +158,9 @@ export class BrokerConnection extends EventEmitter {
     const lost = new TransportError(`connection to the broker lost (${this.params.purpose})${error ? `: ${scrub(error).message}` : ''}`);
     this.params.logger.warn({ purpose: this.params.purpose, err: scrub(error) }, 'broker connection lost; reconnecting');
     this.emit('lost', lost);
+    // The host that just went away is the least likely to answer: try the next one in
+    // the list first (kombu's failover cycle does the same), the lost one last.
+    this.hostIndex += 1;
     const delay = Math.round(this.params.options.kombu_reconnect_delay * 1000);
     // Not unref'd: a worker whose broker went away must stay alive to reconnect.
     this.reconnectTimer = setTimeout(() => {
