@@ -7,6 +7,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
 import type { Delivery, DeliveryHandler } from '../driver.js';
 import { AckBatcher } from './ack-batcher.js';
+import { StreamOffsets } from './stream-offsets.js';
 import type { BrokerConnection } from './connection.js';
 import { sleep } from '../../util/time.js';
 import { declarationMismatch, isPreconditionFailure } from './publisher.js';
@@ -24,6 +25,8 @@ export interface ConsumerParams {
   handler: DeliveryHandler;
   prefetch: number;
   consumerArguments?: Record<string, unknown>;
+  /** Queues that are streams: consumed from an offset that survives reconnects. */
+  streams?: ReadonlySet<string>;
   deadLetter: DeadLetterSink;
   logger: Logger;
   /** Called when the connection is lost (deliveries in flight cannot be acked any more). */
@@ -48,8 +51,10 @@ export class Consumer {
   private state: 'idle' | 'starting' | 'running' | 'cancelled' | 'closed' = 'idle';
   private generation = 0;
   private restarting = false;
+  private readonly offsets: StreamOffsets;
 
   constructor(private readonly params: ConsumerParams) {
+    this.offsets = new StreamOffsets(params.streams ?? new Set());
     params.connection.on('connected', (model: ChannelModel) => {
       if (this.state === 'running') void this.restart(model);
     });
@@ -123,7 +128,7 @@ export class Consumer {
   private async consume(channel: Channel, generation: number, queue: string): Promise<string> {
     const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
       noAck: this.params.autoAck ?? false,
-      arguments: this.params.consumerArguments,
+      arguments: this.offsets.isStream(queue) ? this.offsets.consumeArguments(queue) : this.params.consumerArguments,
     });
     return consumerTag;
   }
@@ -132,9 +137,11 @@ export class Consumer {
     if (message === null) {
       // The broker cancelled us (queue deleted, leader moved with x-cancel-on-ha-failover).
       this.params.logger.warn({ queue }, 'broker cancelled the consumer; declaring the queue again and consuming it');
+      this.offsets.reset(queue);
       if (this.state === 'running') void this.reconsume(channel, generation, queue);
       return;
     }
+    if (this.offsets.isStream(queue)) this.offsets.saw(queue, message);
     const delivery = this.toDelivery(channel, generation, queue, message);
     try {
       this.params.handler(delivery);
