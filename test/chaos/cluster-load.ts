@@ -15,7 +15,7 @@ export const FAST_RECONNECT = 'kombu_reconnect_delay=0.2&rabbit_retry_interval=0
 
 /** Log lines of one transport, kept in memory. */
 export class LogCapture {
-  readonly lines: Array<{ msg: string; [key: string]: unknown }> = [];
+  readonly lines: Array<{ msg: string; level?: number; time?: number; err?: { message?: string }; [key: string]: unknown }> = [];
   readonly logger: Logger = createLogger({
     level: 'debug',
     destination: new Writable({
@@ -44,6 +44,8 @@ export interface RecordingServer {
 /** Everything the numbered casts and the call loop produced. */
 export class ClusterLoad {
   readonly transports: Transport[] = [];
+  /** Every transport's log, by who it belongs to. */
+  readonly logs = new Map<string, LogCapture>();
   /** How often each cast number was processed, across all servers. */
   readonly invocations = new Map<number, number>();
   readonly confirmed = new Set<number>();
@@ -58,6 +60,7 @@ export class ClusterLoad {
   /** Starts a server `name` whose transport lists the brokers in `url`'s order. */
   async startServer(name: string, url: string): Promise<RecordingServer> {
     const logs = new LogCapture();
+    this.logs.set(name, logs);
     const transport = getTransport(url, { logger: logs.logger, options: { control_exchange: this.exchange } });
     this.transports.push(transport);
     const processedAt: number[] = [];
@@ -80,6 +83,7 @@ export class ClusterLoad {
   /** A client on `url`, with a short call timeout. */
   client(url: string, callTimeout = 3): { client: RpcClient; logs: LogCapture; transport: Transport } {
     const logs = new LogCapture();
+    this.logs.set('client', logs);
     const transport = getTransport(url, { logger: logs.logger, options: { control_exchange: this.exchange } });
     this.transports.push(transport);
     return { client: new RpcClient(transport, { topic: this.topic }, { timeout: callTimeout }), logs, transport };
@@ -155,6 +159,18 @@ export class ClusterLoad {
   errorCodes(): string[] {
     const errors = [...this.calls.filter((call) => !call.ok).map((call) => call.error), ...this.castFailures.map((failure) => failure.error)];
     return [...new Set(errors.map((error) => (error instanceof RpcError ? error.code : `not an RpcError: ${String(error)}`)))];
+  }
+
+  /** The transports' log lines (info and up) and the call errors, for a failed test's output. */
+  diagnostics(): string {
+    const lines: string[] = [];
+    for (const [owner, capture] of this.logs) {
+      for (const line of capture.lines) {
+        if ((line.level as number) >= 30) lines.push(`${owner}: ${line.time} ${line.msg} ${JSON.stringify(line.err?.message ?? line.reason ?? line.queue ?? '')}`);
+      }
+    }
+    const callErrors = new Set(this.calls.filter((call) => !call.ok).map((call) => String((call.error as Error)?.message).slice(0, 200)));
+    return [...lines.slice(-80), 'call errors:', ...[...callErrors].slice(0, 10)].join('\n');
   }
 
   async close(): Promise<void> {

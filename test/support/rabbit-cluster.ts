@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,9 +44,31 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => {
+  const killAll = () => {
     for (const pidFile of livePidFiles) killByPidFile(pidFile);
-  });
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(1);
+    });
+  }
+}
+
+/**
+ * Kills the nodes of clusters whose test process is gone (killed before its teardown
+ * ran) and removes their folders: a SIGKILLed run must not leave nodes behind.
+ */
+function reapOrphans(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith('novarpc-cluster-')) continue;
+    const directory = join(tmpdir(), entry);
+    const owner = readPid(join(directory, 'owner.pid'));
+    if (owner === undefined || isAlive(owner)) continue;
+    for (const node of readdirSync(directory)) if (node.startsWith('node')) killByPidFile(join(directory, node, 'pid'));
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 function readPid(pidFile: string): number | undefined {
@@ -88,7 +110,9 @@ export class RabbitCluster {
   /** Starts `size` nodes, clusters them and waits until all run (fails after 180 s). */
   static async start(size = 3): Promise<RabbitCluster> {
     installExitHook();
+    reapOrphans();
     const directory = mkdtempSync(join(tmpdir(), 'novarpc-cluster-'));
+    writeFileSync(join(directory, 'owner.pid'), String(process.pid));
     const home = join(directory, 'home');
     mkdirSync(home);
     writeFileSync(join(home, '.erlang.cookie'), randomBytes(20).toString('hex').toUpperCase(), { mode: 0o400 });
@@ -144,6 +168,14 @@ export class RabbitCluster {
   /** Starts a killed node again; resolves once it runs (and rejoined the cluster). */
   async restart(index: number): Promise<void> {
     await this.launch(this.nodes[index]!);
+  }
+
+  /** Starts every node that is not running (after a test that failed half-way). */
+  async ensureAllRunning(): Promise<void> {
+    for (const node of this.nodes) {
+      const pid = readPid(join(node.directory, 'pid'));
+      if (pid === undefined || !isAlive(pid)) await this.launch(node);
+    }
   }
 
   /** Runs `rabbitmqctl -n <node> <args>` (quiet) and returns its output. */
