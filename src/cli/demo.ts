@@ -6,7 +6,7 @@
  * through. Ends with the table of servers.
  */
 import { Writable } from 'node:stream';
-import { createLogger } from '../log/logger.js';
+import { createLogger, redactUrlPasswords } from '../log/logger.js';
 import type { ServiceConfig } from '../services/config.js';
 import { FAIL_ON_METADATA_KEY } from '../services/compute/fake-driver.js';
 import { launch } from '../services/runtime.js';
@@ -54,7 +54,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const capture = new LogCapture();
   const logger = createLogger({ level: 'info', destination: capture });
   out.write(`novarpc demo: api, scheduler, network and ${COMPUTES.length} computes in one process\n`);
-  out.write(`  transport ${config.transportUrl.replace(/:[^:@/]*@/, ':***@')}, database ${config.databaseConnection.replace(/:[^:@/]*@/, ':***@')}\n\n`);
+  out.write(`  transport ${redactUrlPasswords(config.transportUrl)}, database ${redactUrlPasswords(config.databaseConnection)}\n\n`);
   const runtime = await launch({ config, services: ['network', 'scheduler', 'compute', 'api'], computeHosts: COMPUTES, logger });
   try {
     const user: ClientOptions = { endpoint: `${runtime.apiUrl}/v2.1`, token: 'demo:demo' };

@@ -6,21 +6,28 @@
  * `novarpc servers|boot|services` are small API clients.
  */
 import { Command, Option } from 'commander';
-import { createLogger } from '../log/logger.js';
+import { createLogger, redactUrlPasswords } from '../log/logger.js';
 import { launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
 import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
-import { loadConfig } from './config.js';
+import { loadConfig, type ConfigSources } from './config.js';
 import { runDemo } from './demo.js';
-import { envName, flagName, OPTIONS } from './options.js';
+import { envName, flagName, optionsFor } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
-import { runUntilSignal } from './signals.js';
+import { runDbSync } from './db-sync.js';
+import { exitOnSignalDuringStartup, runUntilSignal } from './signals.js';
 
-/** Adds every setting as a flag, plus --config-file, to a command. */
-function withSettings(command: Command): Command {
-  command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver])');
-  for (const option of OPTIONS) {
+/** Adds the settings `scope` uses (see COMMAND_SCOPES) as flags, plus --config-file, to a command. */
+function withSettings(command: Command, scope: string = command.name()): Command {
+  command.option('--config-file <file>', 'INI file in nova.conf style ([DEFAULT], [database], [api], [notifications], [fake_driver], [oslo_messaging_rabbit], [oslo_messaging_notifications])');
+  const options = optionsFor(scope);
+  if (options.some((option) => option.iniOnly)) {
+    const names = options.filter((option) => option.iniOnly && option.section === 'oslo_messaging_rabbit').map((option) => option.key);
+    command.addHelpText('after', `\nTransport options go in [oslo_messaging_rabbit] of the --config-file, as in nova.conf, or in the\ntransport_url query (?name=value), which wins: ${names.join(', ')}.`);
+  }
+  for (const option of options) {
+    if (option.iniOnly) continue;
     const placeholder = option.kind === 'bool' ? '[bool]' : `<${option.kind === 'list' ? 'list' : option.kind === 'string' ? 'value' : 'number'}>`;
     const flag = new Option(`${flagName(option)} ${placeholder}`, `${option.help} [${option.section}] ${option.key}, env ${envName(option)}`);
     command.addOption(flag);
@@ -40,30 +47,36 @@ function flagValues(command: Command): Record<string, string | undefined> {
   return values;
 }
 
-function configFor(command: Command, defaults: ServiceConfigInput) {
+/** The command's config; warnings go to `warn` (stderr unless the caller logs them). */
+function configFor(command: Command, defaults: ServiceConfigInput, rules: Pick<ConfigSources, 'requireDatabase' | 'runsApi'> = {}, warn = warnOnStderr) {
   const { config, warnings } = loadConfig({
     defaults,
     configFile: command.opts().configFile as string | undefined,
     env: process.env,
     flags: flagValues(command),
+    ...rules,
   });
+  for (const warning of warnings) warn(warning);
   return { config, warnings };
 }
 
+function warnOnStderr(warning: string): void {
+  process.stderr.write(`novarpc: warning: ${warning}\n`);
+}
+
 async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
-  const { config, warnings } = configFor(command, defaults);
+  const separate = services.length === 1;
+  const { config, warnings } = configFor(command, defaults, { requireDatabase: separate ? 'bus' : 'never', runsApi: services.includes('api') }, () => {});
   const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  logger.info({ services, host: config.host, transport: redact(config.transportUrl), database: redact(config.databaseConnection) }, 'starting');
+  logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection), ...(config.notificationTransportUrl ? { notifications: redactUrlPasswords(config.notificationTransportUrl) } : {}) }, 'starting');
+  const startup = exitOnSignalDuringStartup(logger);
   const runtime = await launch({ config, services, logger });
+  startup.dispose();
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
   await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
-}
-
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
 }
 
 function clientOptions(command: Command): ClientOptions {
@@ -101,50 +114,47 @@ export function buildProgram(): Command {
   const demo = withSettings(program.command('demo').description('Boot servers end to end in one process and show each one\'s journey.'))
     .option('--servers <n>', 'Servers to boot. Default 3', '3');
   demo.action(async () => {
-    const { config } = configFor(demo, { autoMigrate: true, api: { listen: '127.0.0.1', port: 0 }, fakeDriver: { spawnTimeMs: 150 } });
+    const { config } = configFor(demo, { autoMigrate: true, api: { listen: '127.0.0.1', port: 0 }, fakeDriver: { spawnTimeMs: 150 } }, { runsApi: true });
     await runDemo({ config, servers: Number(demo.opts().servers), out: process.stdout });
   });
 
   const dbSync = withSettings(program.command('db-sync').description('Run the database migrations and exit.'));
   dbSync.action(async () => {
-    const { config } = configFor(dbSync, {});
-    const { createDb } = await import('../db/index.js');
-    const db = await createDb({ url: config.databaseConnection, migrate: true });
-    process.stdout.write(`database at ${await db.migrations.currentVersion()} (${db.description})\n`);
-    await db.close();
+    const { config } = configFor(dbSync, {}, { requireDatabase: 'always', runsApi: false });
+    await runDbSync(config, process.stdout);
   });
 
   const check = withSettings(program.command('check').description("Health check: exit 0 when this host's service heartbeats are fresh."))
     .argument('<service>', 'api, scheduler, compute or network');
   check.action(async (service: string) => {
-    const { config } = configFor(check, {});
+    const { config } = configFor(check, {}, { requireDatabase: 'bus', runsApi: false });
     process.exitCode = await checkService(config, service, process.stdout);
   });
 
   const dlq = program
     .command('dlq')
     .description('Dead-letter queue of the transport (dead_letter_queue option, default novarpc.dead_letter): messages no server could decode or that kept coming back.');
-  const dlqList = withSettings(dlq.command('list').description('Show dead-lettered messages (oldest first) without removing them.'))
+  const dlqList = withSettings(dlq.command('list').description('Show dead-lettered messages (oldest first) without removing them.'), 'dlq')
     .option('--limit <n>', 'Most messages to show. Default 100', '100')
     .option('--json', 'One JSON document: {queue, total, messages: [{id, reason, queue, exchange, routingKey, deadLetteredAt, body, bodyEncoding}]}');
   dlqList.action(async () => {
-    const { config } = configFor(dlqList, {});
+    const { config } = configFor(dlqList, {}, { runsApi: false });
     const opts = dlqList.opts() as { limit: string; json?: boolean };
     if (!/^\d+$/.test(opts.limit)) throw new Error(`--limit must be a positive integer, got "${opts.limit}"`);
     process.exitCode = await dlqCommand(config, 'list', { limit: Number(opts.limit), json: opts.json }, process.stdout);
   });
-  const dlqReplay = withSettings(dlq.command('replay').description('Republish dead-lettered messages to the exchange and routing key they came from, and remove them.'))
+  const dlqReplay = withSettings(dlq.command('replay').description('Republish dead-lettered messages to the exchange and routing key they came from, and remove them.'), 'dlq')
     .option('--id <id...>', 'Ids (from dlq list) of the messages to replay')
     .option('--all', 'Replay every message')
     .option('--json', 'JSON output: {queue, replayed, not_found}');
   dlqReplay.action(async () => {
-    const { config } = configFor(dlqReplay, {});
+    const { config } = configFor(dlqReplay, {}, { runsApi: false });
     const opts = dlqReplay.opts() as { id?: string[]; all?: boolean; json?: boolean };
     process.exitCode = await dlqCommand(config, 'replay', { ids: opts.id, all: opts.all, json: opts.json }, process.stdout);
   });
-  const dlqPurge = withSettings(dlq.command('purge').description('Delete every dead-lettered message.')).option('--json', 'JSON output: {queue, purged}');
+  const dlqPurge = withSettings(dlq.command('purge').description('Delete every dead-lettered message.'), 'dlq').option('--json', 'JSON output: {queue, purged}');
   dlqPurge.action(async () => {
-    const { config } = configFor(dlqPurge, {});
+    const { config } = configFor(dlqPurge, {}, { runsApi: false });
     process.exitCode = await dlqCommand(config, 'purge', { json: (dlqPurge.opts() as { json?: boolean }).json }, process.stdout);
   });
 

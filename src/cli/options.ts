@@ -4,9 +4,30 @@
  * reader and `--help` are all built from this table.
  */
 import type { ServiceConfigInput } from '../services/config.js';
+import { osloRabbitOptions } from './oslo-options.js';
 
 /** How a value is read. */
 export type OptionKind = 'string' | 'int' | 'float' | 'bool' | 'list';
+
+/**
+ * What an option is for; a command's `--help` lists only the scopes it uses.
+ * `log`: every command; `bus`: the message bus; `db`: the database; `service`: every
+ * long-running service; `check`: the health check; `api`, `scheduler`, `compute`: one service.
+ */
+export type OptionScope = 'log' | 'bus' | 'db' | 'service' | 'check' | 'api' | 'scheduler' | 'compute';
+
+/** The scopes each command uses. */
+export const COMMAND_SCOPES: Readonly<Record<string, readonly OptionScope[]>> = {
+  api: ['log', 'bus', 'db', 'service', 'api'],
+  scheduler: ['log', 'bus', 'db', 'service', 'scheduler'],
+  compute: ['log', 'bus', 'db', 'service', 'compute'],
+  network: ['log', 'bus', 'db', 'service'],
+  all: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute'],
+  demo: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute'],
+  'db-sync': ['log', 'db'],
+  check: ['log', 'db', 'check'],
+  dlq: ['log', 'bus'],
+};
 
 /** One setting. */
 export interface OptionDef {
@@ -14,10 +35,18 @@ export interface OptionDef {
   section: string;
   /** INI key. */
   key: string;
-  /** Other INI keys accepted for it (nova.conf names). */
+  /** Other INI keys accepted for it in the same section (nova.conf names). */
   aliases?: readonly string[];
+  /** The same setting under another section (`[oslo_messaging_notifications] driver`). */
+  alsoIn?: ReadonlyArray<{ section: string; key: string }>;
+  /** Other environment variables accepted for it (lower precedence than its own). */
+  envAliases?: readonly string[];
   kind: OptionKind;
   help: string;
+  /** The commands that use it (see {@link COMMAND_SCOPES}). */
+  scopes: readonly OptionScope[];
+  /** Only in the INI file (no flag, no variable): transport options, which the URL query also sets. */
+  iniOnly?: boolean;
   /** Stores a parsed value into the config input. */
   apply: (config: ServiceConfigInput, value: never) => void;
 }
@@ -35,45 +64,72 @@ const fake = <K extends keyof NonNullable<ServiceConfigInput['fakeDriver']>>(key
   config.fakeDriver = { ...config.fakeDriver, [key]: value };
 };
 
+const NOTIFICATIONS = [{ section: 'oslo_messaging_notifications', key: 'driver' }];
+const SVC: readonly OptionScope[] = ['service'];
+const HOST: readonly OptionScope[] = ['service', 'check'];
+
 /** The settings, in `--help` order. */
 export const OPTIONS: readonly OptionDef[] = [
-  { section: 'DEFAULT', key: 'host', kind: 'string', help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
-  { section: 'DEFAULT', key: 'transport_url', kind: 'string', help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
-  { section: 'DEFAULT', key: 'control_exchange', kind: 'string', help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
-  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
-  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
-  { section: 'DEFAULT', key: 'network_topic', kind: 'string', help: 'RPC topic of the network service. Default network.', apply: topic('network') },
-  { section: 'DEFAULT', key: 'rpc_response_timeout', kind: 'float', help: 'Seconds a call waits for its reply. Default 60.', apply: top('rpcResponseTimeout') },
-  { section: 'DEFAULT', key: 'report_interval', kind: 'float', help: 'Seconds between service heartbeats. Default 10.', apply: top('reportInterval') },
-  { section: 'DEFAULT', key: 'service_down_time', kind: 'float', help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },
-  { section: 'DEFAULT', key: 'periodic_interval', kind: 'float', help: 'Seconds between periodic tasks (resource reports, stuck builds). Default 60.', apply: top('periodicInterval') },
-  { section: 'DEFAULT', key: 'graceful_shutdown_timeout', kind: 'float', help: 'Seconds a stopping service waits for in-flight work. Default 30.', apply: top('gracefulShutdownTimeout') },
-  { section: 'DEFAULT', key: 'scheduler_max_attempts', kind: 'int', help: 'Build attempts per server (first included). Default 3.', apply: top('schedulerMaxAttempts') },
-  { section: 'DEFAULT', key: 'instance_build_timeout', kind: 'float', help: 'Seconds before a build still running is set to ERROR; 0 = never. Default 600.', apply: top('instanceBuildTimeout') },
-  { section: 'DEFAULT', key: 'default_availability_zone', kind: 'string', help: 'Availability zone of this host. Default nova.', apply: top('availabilityZone') },
-  { section: 'DEFAULT', key: 'executor_thread_pool_size', kind: 'int', help: 'RPC handlers running at once per service. Default 64.', apply: top('executorPoolSize') },
-  { section: 'DEFAULT', key: 'log_level', kind: 'string', help: 'trace, debug, info, warn, error or silent. Default info.', apply: top('logLevel') },
+  { section: 'DEFAULT', key: 'host', kind: 'string', scopes: HOST, help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
+  { section: 'DEFAULT', key: 'transport_url', kind: 'string', scopes: ['bus'], help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
+  { section: 'DEFAULT', key: 'control_exchange', kind: 'string', scopes: ['bus'], help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
+  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
+  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
+  { section: 'DEFAULT', key: 'network_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the network service. Default network.', apply: topic('network') },
+  { section: 'DEFAULT', key: 'rpc_response_timeout', kind: 'float', scopes: ['bus'], help: 'Seconds a call waits for its reply. Default 60.', apply: top('rpcResponseTimeout') },
+  { section: 'DEFAULT', key: 'report_interval', kind: 'float', scopes: SVC, help: 'Seconds between service heartbeats. Default 10.', apply: top('reportInterval') },
+  { section: 'DEFAULT', key: 'service_down_time', kind: 'float', scopes: HOST, help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },
+  { section: 'DEFAULT', key: 'periodic_interval', kind: 'float', scopes: SVC, help: 'Seconds between periodic tasks (resource reports, stuck builds). Default 60.', apply: top('periodicInterval') },
+  { section: 'DEFAULT', key: 'graceful_shutdown_timeout', kind: 'float', scopes: SVC, help: 'Seconds a stopping service waits for in-flight work. Default 30.', apply: top('gracefulShutdownTimeout') },
+  { section: 'DEFAULT', key: 'scheduler_max_attempts', kind: 'int', scopes: ['scheduler'], help: 'Build attempts per server (first included). Default 3.', apply: top('schedulerMaxAttempts') },
+  { section: 'DEFAULT', key: 'instance_build_timeout', kind: 'float', scopes: ['compute'], help: 'Seconds before a build still running is set to ERROR; 0 = never. Default 600.', apply: top('instanceBuildTimeout') },
+  { section: 'DEFAULT', key: 'default_availability_zone', kind: 'string', scopes: SVC, help: 'Availability zone of this host. Default nova.', apply: top('availabilityZone') },
+  { section: 'DEFAULT', key: 'executor_thread_pool_size', kind: 'int', scopes: SVC, help: 'RPC handlers running at once per service. Default 64.', apply: top('executorPoolSize') },
+  { section: 'DEFAULT', key: 'log_level', kind: 'string', scopes: ['log'], help: 'trace, debug, info, warn, error or silent. Default info.', apply: top('logLevel') },
   {
-    section: 'DEFAULT', key: 'debug', kind: 'bool', help: 'Same as log_level = debug.',
+    section: 'DEFAULT', key: 'debug', kind: 'bool', scopes: ['log'], help: 'Same as log_level = debug.',
     apply: ((config: ServiceConfigInput, value: boolean) => { if (value) config.logLevel = 'debug'; }) as OptionDef['apply'],
   },
-  { section: 'database', key: 'connection', aliases: ['sql_connection'], kind: 'string', help: 'Database URL: mysql://user:pass@host/nova or sqlite:///path.db. Default sqlite:// (in memory).', apply: top('databaseConnection') },
-  { section: 'database', key: 'sql_echo', aliases: ['connection_debug'], kind: 'bool', help: 'Log every SQL statement with its duration and request_id. Default false.', apply: top('sqlEcho') },
-  { section: 'database', key: 'max_pool_size', kind: 'int', help: 'Most database connections per process. Default 10.', apply: top('dbMaxPoolSize') },
-  { section: 'database', key: 'auto_migrate', kind: 'bool', help: 'Run schema migrations at start-up. Default true for api/all/demo, false for workers.', apply: top('autoMigrate') },
-  { section: 'api', key: 'listen', aliases: ['osapi_compute_listen'], kind: 'string', help: 'Address the API listens on. Default 0.0.0.0.', apply: api('listen') },
-  { section: 'api', key: 'listen_port', aliases: ['osapi_compute_listen_port'], kind: 'int', help: 'Port of the API. Default 8774.', apply: api('port') },
-  { section: 'api', key: 'auth_strategy', kind: 'string', help: 'noauth2 (token "user:project"; user admin is admin) or tokens (token_file). Default noauth2.', apply: api('authStrategy') },
-  { section: 'api', key: 'token_file', kind: 'string', help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
-  { section: 'api', key: 'max_count', kind: 'int', help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
-  { section: 'notifications', key: 'driver', kind: 'string', help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
-  { section: 'notifications', key: 'topics', kind: 'list', help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
-  { section: 'fake_driver', key: 'spawn_time', kind: 'int', help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },
-  { section: 'fake_driver', key: 'fail_spawn', kind: 'bool', help: 'Fail every spawn on this host (exercises rescheduling). Default false.', apply: fake('failSpawn') },
-  { section: 'fake_driver', key: 'memory_mb', kind: 'int', help: 'RAM the fake hypervisor reports. Default 800000.', apply: fake('memoryMb') },
-  { section: 'fake_driver', key: 'vcpus', kind: 'int', help: 'vCPUs the fake hypervisor reports. Default 1000.', apply: fake('vcpus') },
-  { section: 'fake_driver', key: 'local_gb', kind: 'int', help: 'Disk the fake hypervisor reports. Default 600000.', apply: fake('localGb') },
+  {
+    section: 'database', key: 'connection', aliases: ['sql_connection'], envAliases: ['NOVARPC_DATABASE_URL'], kind: 'string', scopes: ['db'],
+    help: 'Database URL: mysql://user:pass@host/nova or sqlite:///path.db. Required by every separate service on rabbit:// and by db-sync; all/demo default to sqlite:// (in memory).',
+    apply: top('databaseConnection'),
+  },
+  { section: 'database', key: 'sql_echo', kind: 'bool', scopes: ['db'], help: 'Log every SQL statement with its duration and request_id. Default false.', apply: top('sqlEcho') },
+  {
+    section: 'database', key: 'connection_debug', kind: 'int', scopes: ['db'], help: 'oslo.db verbosity 0-100; above 0 means sql_echo = true.',
+    apply: ((config: ServiceConfigInput, value: number) => { config.sqlEcho = value > 0; }) as OptionDef['apply'],
+  },
+  { section: 'database', key: 'max_pool_size', kind: 'int', scopes: ['db'], help: 'Most database connections per process. Default 10.', apply: top('dbMaxPoolSize') },
+  { section: 'database', key: 'max_retries', kind: 'int', scopes: ['db'], help: 'Start-up connection retries of db-sync; -1 = forever (services always wait). Default 10.', apply: top('dbMaxRetries') },
+  { section: 'database', key: 'retry_interval', kind: 'float', scopes: ['db'], help: 'Seconds before the first start-up retry, doubled each time (at most 10). Default 1.', apply: top('dbRetryInterval') },
+  { section: 'database', key: 'auto_migrate', kind: 'bool', scopes: ['db'], help: 'Run schema migrations at start-up. Default true for api/all/demo, false for workers.', apply: top('autoMigrate') },
+  { section: 'api', key: 'listen', aliases: ['osapi_compute_listen'], alsoIn: [{ section: 'DEFAULT', key: 'osapi_compute_listen' }], kind: 'string', scopes: ['api'], help: 'Address the API listens on. Default 127.0.0.1 (noauth2 elsewhere needs allow_insecure_noauth).', apply: api('listen') },
+  { section: 'api', key: 'listen_port', aliases: ['osapi_compute_listen_port'], alsoIn: [{ section: 'DEFAULT', key: 'osapi_compute_listen_port' }], kind: 'int', scopes: ['api'], help: 'Port of the API. Default 8774.', apply: api('port') },
+  { section: 'api', key: 'auth_strategy', kind: 'string', scopes: ['api'], help: 'noauth2 (token "user:project"; user admin is admin) or tokens (token_file). Default noauth2.', apply: api('authStrategy') },
+  { section: 'api', key: 'allow_insecure_noauth', kind: 'bool', scopes: ['api'], help: 'Allow noauth2 on a non-loopback listen address (anyone can act as admin). Default false.', apply: api('allowInsecureNoauth') },
+  { section: 'api', key: 'token_file', kind: 'string', scopes: ['api'], help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
+  { section: 'api', key: 'bus_timeout', kind: 'float', scopes: ['api'], help: 'Seconds a request waits for the message bus before the API answers 503. Default 5.', apply: api('busTimeout') },
+  { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
+  { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: SVC, help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
+  { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: SVC, help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
+  {
+    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: SVC,
+    help: 'Message bus of the notifications when it is not transport_url. Default: transport_url.', apply: top('notificationTransportUrl'),
+  },
+  { section: 'fake_driver', key: 'spawn_time', kind: 'int', scopes: ['compute'], help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },
+  { section: 'fake_driver', key: 'fail_spawn', kind: 'bool', scopes: ['compute'], help: 'Fail every spawn on this host (exercises rescheduling). Default false.', apply: fake('failSpawn') },
+  { section: 'fake_driver', key: 'memory_mb', kind: 'int', scopes: ['compute'], help: 'RAM the fake hypervisor reports. Default 800000.', apply: fake('memoryMb') },
+  { section: 'fake_driver', key: 'vcpus', kind: 'int', scopes: ['compute'], help: 'vCPUs the fake hypervisor reports. Default 1000.', apply: fake('vcpus') },
+  { section: 'fake_driver', key: 'local_gb', kind: 'int', scopes: ['compute'], help: 'Disk the fake hypervisor reports. Default 600000.', apply: fake('localGb') },
+  ...osloRabbitOptions(),
 ];
+
+/** The options a command uses (all of them for an unknown command name). */
+export function optionsFor(command: string): OptionDef[] {
+  const scopes = COMMAND_SCOPES[command];
+  return OPTIONS.filter((option) => !scopes || option.scopes.some((scope) => scopes.includes(scope)));
+}
 
 /** `--transport-url`, `--database-connection`, `--fake-driver-spawn-time`. */
 export function flagName(option: OptionDef): string {

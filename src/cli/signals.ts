@@ -43,3 +43,24 @@ export function runUntilSignal(runtime: Stoppable, boundSeconds: number, logger:
     process.on('SIGINT', onSignal);
   });
 }
+
+/**
+ * While a service is still starting (waiting for its broker or database), SIGTERM or
+ * SIGINT ends the process at once with exit 0 and a log line: there is no work in
+ * flight to finish. `dispose()` once started, then use {@link runUntilSignal}.
+ */
+export function exitOnSignalDuringStartup(logger: Logger): { dispose(): void } {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopped before start-up finished (still waiting for the broker or the database)');
+    logger.flush?.();
+    setImmediate(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}

@@ -53,10 +53,18 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
+/** Query-string keys whose values are secrets (`?password=`, `&ssl_key_password=`, `?token=`). */
+const SECRET_QUERY_KEY = /([?&;](?:[a-z0-9_.-]*?(?:password|passwd|pwd|secret|token|auth)[a-z0-9_.-]*)=)[^&;#\s]*/gi;
+
 /**
- * Hides the password of every `scheme://user:password@host` in a string, so URLs can be
- * logged or put in error messages.
+ * The single password-masking function of novarpc: every URL, error message or log
+ * field that may hold a credential goes through it before it is shown. It hides the
+ * password of every `scheme://user:password@host` including each host of a failover
+ * list (`rabbit://u:p1@h1,u:p2@h2`), and the value of credential-like query keys
+ * (`?password=`, `?auth_token=`). User names and hosts stay visible.
  */
 export function redactUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/|,)([^:/@,\s]*):([^@/\s]*)@/gi, '$1$2:***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/|,)([^:/@,\s]*):([^/\s,]*)@/gi, '$1$2:***@')
+    .replace(SECRET_QUERY_KEY, '$1***');
 }

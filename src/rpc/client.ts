@@ -22,6 +22,12 @@ export interface ClientOptions {
   versionCap?: string;
   /** Ask the server for heartbeats every N/2 s and fail when none comes within N s. */
   callMonitorTimeout?: number;
+  /**
+   * Seconds a send may wait for the broker (connection, channel, confirm) before it fails
+   * with TransportError; default the transport's `send_timeout`. An HTTP front end sets
+   * a few seconds so that it answers "unavailable" soon when the bus is down.
+   */
+  sendTimeout?: number;
 }
 
 /** Overrides for {@link RpcClient.prepare}. */
@@ -42,10 +48,10 @@ export class RpcClient {
 
   /** A new client with some target fields or options replaced. */
   prepare(overrides: PrepareOptions): RpcClient {
-    const { timeout, versionCap, callMonitorTimeout, ...targetFields } = overrides;
+    const { timeout, versionCap, callMonitorTimeout, sendTimeout, ...targetFields } = overrides;
     return new RpcClient(this.transport, this.target.with(targetFields), {
       ...this.options,
-      ...definedOnly({ timeout, versionCap, callMonitorTimeout }),
+      ...definedOnly({ timeout, versionCap, callMonitorTimeout, sendTimeout }),
     });
   }
 
@@ -63,7 +69,13 @@ export class RpcClient {
     const topic = this.checkTarget();
     const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
     if (this.target.fanout) return this.transport.driver.publishFanout(topic, body);
-    await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body);
+    await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, this.castPublish);
+  }
+
+  /** Publish options of a cast: only a send bound, when this client has one. */
+  private get castPublish(): RequestPublishOptions | undefined {
+    const { sendTimeout } = this.options;
+    return sendTimeout === undefined ? undefined : { sendTimeoutMs: sendTimeout * 1000 };
   }
 
   /**
@@ -101,7 +113,8 @@ export class RpcClient {
     if (this.timing === undefined) {
       const timeoutMs = (this.options.timeout ?? this.transport.options.rpc_response_timeout) * 1000;
       const monitor = this.options.callMonitorTimeout;
-      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs } };
+      const sendTimeoutMs = this.options.sendTimeout === undefined ? undefined : this.options.sendTimeout * 1000;
+      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs, ...definedOnly({ sendTimeoutMs }) } };
     }
     return this.timing;
   }

@@ -1,9 +1,9 @@
 /**
- * Endpoints and dispatch, with oslo's rules (spec §5.1): the first endpoint whose
- * namespace matches and whose version is compatible, and that declares the method,
+ * Endpoints and dispatch, with oslo's rules (docs/wire-format.md §5.2): the first endpoint
+ * whose namespace matches and whose version is compatible, and that declares the method,
  * handles the request; otherwise NoSuchMethod (a compatible endpoint exists) or
- * UnsupportedVersion. Only methods listed in `methods` are callable: nothing else on
- * the object is reachable from the bus.
+ * UnsupportedVersion. Only methods listed in `methods` are callable: nothing else on the
+ * object is reachable from the bus.
  */
 import type { RequestContext } from './context.js';
 import { NoSuchMethod, UnsupportedVersion } from './errors.js';

@@ -1,6 +1,6 @@
 /**
- * Notifier: oslo notifications (spec §8) to `<topic>.<priority>` on the control
- * exchange. The publisher declares the queue too, so nothing is lost before a
+ * Notifier: oslo notifications (docs/wire-format.md §8) to `<topic>.<priority>` on the
+ * control exchange. The publisher declares the queue too, so nothing is lost before a
  * listener exists. The context is sanitised (no auth token).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,8 +1,8 @@
 /**
- * Sends call replies as oslo does (spec §4.2): to the default exchange with the
- * caller's `_reply_q` as routing key, mandatory. A missing reply queue is retried
- * every 0.25 s for `kombu_missing_consumer_retry_timeout`, then remembered as gone
- * for 60 s (at most 200 queues) so later replies to it are dropped at once.
+ * Sends call replies as oslo does (docs/wire-format.md §4.2): to the default exchange with
+ * the caller's `_reply_q` as routing key, mandatory. A missing reply queue is retried every
+ * 0.25 s for `kombu_missing_consumer_retry_timeout`, then remembered as gone for 60 s (at
+ * most 200 queues) so later replies to it are dropped at once.
  */
 import type { Logger } from '../log/logger.js';
 import type { Driver } from './drivers/driver.js';

@@ -1,10 +1,11 @@
 /**
  * RpcServer: consumes `<topic>`, `<topic>.<server>` and a fanout queue, dispatches to
- * endpoints, replies to calls. Ack policy (ARCHITECTURE.md): calls are acknowledged
- * when dispatch begins (at most once, as oslo); casts after the handler settles, so a
- * crashed worker's cast is redelivered. A handler that throws is reported (reply or
- * log), never requeued. Undecodable messages and messages delivered more than
- * `max_delivery_attempts` times go to the dead-letter queue. Workers never crash on input.
+ * endpoints, replies to calls. Ack policy (docs/architecture.md "Ack policy",
+ * docs/wire-format.md §6.1): calls are acknowledged when dispatch begins (at most once,
+ * as oslo); casts after the handler settles, so a crashed worker's cast is redelivered.
+ * A handler that throws is reported (reply or log), never requeued. Undecodable
+ * messages and messages delivered more than `max_delivery_attempts` times go to the
+ * dead-letter queue. Workers never crash on input.
  */
 import type { Logger } from '../log/logger.js';
 import { RequestContext } from './context.js';
@@ -221,7 +222,10 @@ export class RpcServer {
     return { ok: false, error };
   }
 
-  /** Call-monitor heartbeats every `_timeout`/2 s, only when the caller asked (spec §4.4). */
+  /**
+   * Call-monitor heartbeats every `_timeout`/2 s, only when the caller asked
+   * (docs/wire-format.md §4.4).
+   */
   private startHeartbeat(request: IncomingRequest): () => void {
     const monitor = request.callMonitorTimeout;
     if (!request.msgId || !request.replyQueue || monitor === null) return NO_HEARTBEAT;

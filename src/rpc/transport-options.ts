@@ -71,7 +71,7 @@ export const OPTION_SPECS = {
 } as const satisfies Record<string, OptionSpec>;
 
 /** Old or misspelled names accepted for compatibility, mapped to the current ones. */
-const ALIASES: Record<string, keyof typeof OPTION_SPECS> = {
+export const OPTION_ALIASES = {
   rabbit_quroum_max_memory_length: 'rabbit_quorum_max_memory_length',
   rabbit_quroum_max_memory_bytes: 'rabbit_quorum_max_memory_bytes',
   rabbit_use_ssl: 'ssl',
@@ -79,7 +79,7 @@ const ALIASES: Record<string, keyof typeof OPTION_SPECS> = {
   kombu_ssl_certfile: 'ssl_cert_file',
   kombu_ssl_keyfile: 'ssl_key_file',
   rabbit_durable_queues: 'amqp_durable_queues',
-};
+} as const satisfies Record<string, keyof typeof OPTION_SPECS>;
 
 type SpecValue<S> = S extends { kind: 'bool' } ? boolean : S extends { kind: 'string' } ? string : number;
 
@@ -87,7 +87,7 @@ type SpecValue<S> = S extends { kind: 'bool' } ? boolean : S extends { kind: 'st
 export type TransportOptions = { -readonly [K in keyof typeof OPTION_SPECS]: SpecValue<(typeof OPTION_SPECS)[K]> };
 
 /** Option values given by the caller: raw strings (from a URL) or typed values. */
-export type TransportOptionInput = Partial<Record<keyof typeof OPTION_SPECS | keyof typeof ALIASES, string | number | boolean>>;
+export type TransportOptionInput = Partial<Record<keyof typeof OPTION_SPECS | keyof typeof OPTION_ALIASES, string | number | boolean>>;
 
 /** Merges defaults with the given values, validating each; unknown names are an error. */
 export function resolveOptions(...inputs: Array<Record<string, unknown> | undefined>): TransportOptions {
@@ -97,7 +97,7 @@ export function resolveOptions(...inputs: Array<Record<string, unknown> | undefi
   for (const input of inputs) {
     for (const [rawName, rawValue] of Object.entries(input ?? {})) {
       if (rawValue === undefined) continue;
-      const name = ALIASES[rawName] ?? rawName;
+      const name = (OPTION_ALIASES as Record<string, string>)[rawName] ?? rawName;
       const spec = (OPTION_SPECS as Record<string, OptionSpec>)[name];
       if (!spec) {
         throw new InvalidTransportUrl(`unknown transport option "${rawName}"; known options: ${Object.keys(OPTION_SPECS).join(', ')}`);

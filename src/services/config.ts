@@ -4,6 +4,7 @@
  * {@link resolveServiceConfig}. Nothing here reads the environment: pass a config in.
  */
 import { hostname } from 'node:os';
+import type { TransportOptionInput } from '../rpc/transport-options.js';
 
 /** The fake hypervisor's knobs. */
 export interface FakeDriverConfig {
@@ -29,6 +30,13 @@ export interface ApiConfig {
   tokenFile: string;
   /** Most servers one POST /servers may create. */
   maxCount: number;
+  /** Allow `noauth2` on an address other than loopback (anyone can be admin). Default false. */
+  allowInsecureNoauth: boolean;
+  /**
+   * Seconds a request waits for the message bus (broker connection and confirm) before
+   * the API answers 503 (`[api] bus_timeout`); the transport's send_timeout is for other senders.
+   */
+  busTimeout: number;
 }
 
 /** The RPC topic of each service. */
@@ -56,6 +64,10 @@ export interface ServiceConfig {
   sqlEcho: boolean;
   /** Most database connections per process (`[database] max_pool_size`). */
   dbMaxPoolSize: number;
+  /** Start-up connection retries (`[database] max_retries`); -1 = forever. */
+  dbMaxRetries: number;
+  /** Seconds before the first start-up retry, doubled each time (`[database] retry_interval`). */
+  dbRetryInterval: number;
   /** Run the schema migrations at start-up. */
   autoMigrate: boolean;
   /** Seconds between heartbeats (`report_interval`). */
@@ -76,8 +88,15 @@ export interface ServiceConfig {
   notificationDriver: 'messagingv2' | 'noop';
   /** Notification topics (`[notifications] topics`). */
   notificationTopics: string[];
+  /** Bus of the notifications (`[oslo_messaging_notifications] transport_url`); '' = `transportUrl`. */
+  notificationTransportUrl: string;
   /** RPC handlers running at once per service (`executor_thread_pool_size`). */
   executorPoolSize: number;
+  /**
+   * Transport options by their oslo.messaging names (from `[oslo_messaging_rabbit]`);
+   * the transport URL's query wins over them.
+   */
+  transportOptions: TransportOptionInput;
   /** pino level (`log_level`; `debug = true` means debug). */
   logLevel: string;
   api: ApiConfig;
@@ -102,6 +121,8 @@ export function defaultServiceConfig(): ServiceConfig {
     databaseConnection: 'sqlite://',
     sqlEcho: false,
     dbMaxPoolSize: 10,
+    dbMaxRetries: 10,
+    dbRetryInterval: 1,
     autoMigrate: true,
     reportInterval: 10,
     serviceDownTime: 60,
@@ -112,9 +133,11 @@ export function defaultServiceConfig(): ServiceConfig {
     availabilityZone: 'nova',
     notificationDriver: 'messagingv2',
     notificationTopics: ['notifications'],
+    notificationTransportUrl: '',
     executorPoolSize: 64,
+    transportOptions: {},
     logLevel: 'info',
-    api: { listen: '0.0.0.0', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100 },
+    api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
   };
 }
@@ -131,4 +154,23 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;
+}
+
+/** True for 127.0.0.0/8, ::1 and `localhost`: addresses only this machine reaches. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Why the API must not start as configured: `noauth2` (any caller may claim to be admin)
+ * on an address other machines reach, unless `[api] allow_insecure_noauth` says the
+ * operator means it. Undefined when it may start.
+ */
+export function insecureApiProblem(api: ApiConfig): string | undefined {
+  if (api.authStrategy !== 'noauth2' || api.allowInsecureNoauth || isLoopbackAddress(api.listen)) return undefined;
+  return (
+    `[api] auth_strategy = noauth2 lets anyone who sends "admin:x" act as admin, and [api] listen = ${api.listen} is not a loopback address: ` +
+    'listen on 127.0.0.1, use auth_strategy = tokens with a token_file, or set [api] allow_insecure_noauth = true if that is really meant'
+  );
 }

@@ -47,6 +47,12 @@ export interface Runtime {
 export async function launch(options: LaunchOptions): Promise<Runtime> {
   const { config, logger } = options;
   const transport = openTransport(config, logger, options.bus);
+  const separateNotifications = config.notificationTransportUrl !== '' && config.notificationTransportUrl !== config.transportUrl;
+  const notificationTransport = separateNotifications ? openTransport({ ...config, transportUrl: config.notificationTransportUrl }, logger, options.bus) : transport;
+  const closeTransports = async () => {
+    await transport.close();
+    if (notificationTransport !== transport) await notificationTransport.close();
+  };
   let db: Db;
   try {
     db = await createDb({
@@ -56,9 +62,10 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
       maxPoolSize: config.dbMaxPoolSize,
       migrate: config.autoMigrate,
       maxRetries: -1,
+      retryIntervalMs: config.dbRetryInterval * 1000,
     });
   } catch (error) {
-    await transport.close();
+    await closeTransports();
     throw error;
   }
   const services: Service[] = [];
@@ -75,7 +82,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
     if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
     if (name === 'compute') {
       for (const host of options.computeHosts ?? [config.host]) {
-        const manager = new ComputeManager(deps(host, name));
+        const manager = new ComputeManager({ ...deps(host, name), notificationTransport });
         computes.set(host, manager);
         add(name, host, manager);
       }
@@ -87,7 +94,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   }
   const stop = async () => {
     for (const service of [...services].reverse()) await service.stop();
-    await transport.close();
+    await closeTransports();
     await db.close();
   };
   try {
@@ -105,6 +112,7 @@ export function openTransport(config: ServiceConfig, logger: Logger, bus?: Memor
     logger,
     bus,
     options: {
+      ...config.transportOptions,
       control_exchange: config.controlExchange,
       rpc_response_timeout: config.rpcResponseTimeout,
       executor_thread_pool_size: config.executorPoolSize,

@@ -6,7 +6,7 @@
  * stop consuming, finish in-flight work within `graceful_shutdown_timeout`, stop timers.
  */
 import type { Db, ServiceRow } from '../db/index.js';
-import type { Logger } from '../log/logger.js';
+import { redactUrlPasswords, type Logger } from '../log/logger.js';
 import { RequestContext, RpcServer, type Endpoint, type Transport } from '../rpc/index.js';
 import type { ServiceConfig } from './config.js';
 
@@ -125,7 +125,9 @@ export class Service {
         });
       } catch (error) {
         if (attempt >= 30 || this.stopping) throw error;
-        this.logger.warn({ err: error, attempt }, 'could not register the service; retrying');
+        const reason = redactUrlPasswords(error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+        const hint = /no such table|doesn't exist/i.test(reason) ? ' (no schema yet: run novarpc db-sync, or set [database] auto_migrate = true)' : '';
+        this.logger.warn({ reason, attempt }, `could not register the service${hint}; retrying`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 5000)));
       }
     }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/cli/config.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { envName, flagName, OPTIONS } from '../../src/cli/options.js';
+import { envName, flagName, OPTIONS, optionsFor } from '../../src/cli/options.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -67,16 +67,31 @@ describe('configuration', () => {
     expect(() => loadConfig({ flags: { 'api-auth-strategy': 'magic' } })).toThrow(/auth_strategy/);
   });
 
-  it('--help of every service command documents every option with its env name', () => {
+  it('--help of every service command documents every option it uses with its env name, and no other', () => {
     const program = buildProgram();
     for (const name of ['api', 'scheduler', 'compute', 'network', 'all', 'demo']) {
       const help = program.commands.find((command) => command.name() === name)!.helpInformation();
-      for (const option of OPTIONS) {
-        expect(help, `${name} ${flagName(option)}`).toContain(flagName(option));
-        expect(help).toContain(envName(option));
+      for (const option of OPTIONS.filter((candidate) => !candidate.iniOnly)) {
+        const uses = optionsFor(name).includes(option);
+        expect(help.includes(`${flagName(option)} `), `${name} ${flagName(option)}`).toBe(uses);
+        if (uses) expect(help).toContain(envName(option));
       }
       expect(help).toContain('--config-file');
     }
+    const allHelp = program.commands.find((command) => command.name() === 'all')!.helpInformation();
+    for (const option of OPTIONS.filter((candidate) => !candidate.iniOnly)) expect(allHelp).toContain(flagName(option));
+  });
+
+  it('each worker lists only its own options: no [api] options for compute, no [fake_driver] for the api', () => {
+    const help = (name: string) => buildProgram().commands.find((command) => command.name() === name)!.helpInformation();
+    expect(help('compute')).not.toMatch(/--api-|allow-insecure-noauth/);
+    expect(help('compute')).toContain('--fake-driver-spawn-time');
+    expect(help('api')).not.toMatch(/--fake-driver-|--scheduler-max-attempts|--instance-build-timeout/);
+    expect(help('api')).toContain('--api-auth-strategy');
+    expect(help('scheduler')).not.toMatch(/--api-|--fake-driver-/);
+    expect(help('network')).not.toMatch(/--api-|--fake-driver-|--scheduler-max-attempts/);
+    expect(help('db-sync')).not.toMatch(/--transport-url|--api-|--fake-driver-|--report-interval/);
+    expect(help('db-sync')).toContain('--database-connection');
   });
 
   it('docker-compose.yml runs rabbitmq, mysql and five workers with settings the CLI accepts', () => {
@@ -96,7 +111,7 @@ describe('configuration', () => {
       const flags = flagsOf(args);
       const known = new Set(OPTIONS.map((option) => flagName(option).slice(2)));
       for (const flag of Object.keys(flags)) expect(known.has(flag), `${name}: --${flag}`).toBe(true);
-      const { config, warnings } = loadConfig({ env: service.environment, flags, defaults: {} });
+      const { config, warnings } = loadConfig({ env: service.environment, flags, defaults: {}, runsApi: subcommand === 'api', requireDatabase: 'bus' });
       expect(warnings).toEqual([]);
       expect(new URL(config.transportUrl.replace(/^rabbit:/, 'amqp:')).hostname).toBe('rabbitmq');
       expect(new URL(config.databaseConnection).hostname).toBe('mysql');

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/index.js';
 import { selectHosts, type HostState } from '../../src/services/scheduler/host-selection.js';
 import { HostStateCache } from '../../src/services/scheduler/host-state-cache.js';
+import { failUnplacedBuilds, UNPLACED_BUILD_REASON } from '../../src/services/scheduler/unplaced-builds.js';
+import { createLogger } from '../../src/log/logger.js';
 import { RequestContext } from '../../src/rpc/index.js';
 
 const host = (name: string, overrides: Partial<HostState> = {}): HostState => ({
@@ -75,5 +77,42 @@ describe('scheduler claims', () => {
     expect(placed.filter((h) => h === 'h2')).toHaveLength(10);
     const nodes = await db.computeNodes.list(ctx);
     expect(nodes.map((n) => n.memory_mb_used)).toEqual([5120, 5120]);
+  });
+});
+
+describe('builds that never reached a host', () => {
+  let db: Db;
+  const ctx = RequestContext.admin();
+
+  beforeAll(async () => {
+    db = await createDb({ url: 'sqlite://', migrate: true });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('go to ERROR after waiting instance_build_timeout; placed, settled and fresher builds are left alone', async () => {
+    // A scheduler that lost its database mid-claim leaves a server building, scheduling, no host.
+    const unplaced = await db.instances.create(ctx, { display_name: 'unplaced', project_id: 'p' });
+    const placed = await db.instances.create(ctx, { display_name: 'placed', project_id: 'p', host: 'h1' });
+    const active = await db.instances.create(ctx, { display_name: 'active', project_id: 'p', vm_state: 'active', task_state: null });
+    const deps = { db, logger: createLogger({ level: 'silent' }), buildTimeoutSeconds: 40 };
+
+    expect(await failUnplacedBuilds(deps, ctx, Date.now())).toBe(0); // younger than the timeout
+    expect((await db.instances.get(ctx, unplaced.uuid)).vm_state).toBe('building');
+
+    // A build taken over from a dead host (host cleared, back to scheduling) waits afresh.
+    const takenOver = await db.instances.create(ctx, { display_name: 'taken-over', project_id: 'p', host: 'dead', task_state: 'spawning' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await db.instances.update(ctx, takenOver.uuid, { host: null, task_state: 'scheduling' });
+    const updatedAt = (await db.instances.get(ctx, takenOver.uuid)).updated_at!.getTime();
+    expect(updatedAt).toBeGreaterThan(takenOver.created_at.getTime());
+
+    expect(await failUnplacedBuilds(deps, ctx, updatedAt + 39_990)).toBe(1);
+    expect((await db.instances.get(ctx, takenOver.uuid)).vm_state).toBe('building');
+    expect(await db.instances.get(ctx, unplaced.uuid)).toMatchObject({ vm_state: 'error', task_state: null });
+    expect((await db.instanceFaults.list(ctx, unplaced.uuid))[0]).toMatchObject({ code: 500, message: UNPLACED_BUILD_REASON });
+    expect(await db.instances.get(ctx, placed.uuid)).toMatchObject({ vm_state: 'building', task_state: 'scheduling', host: 'h1' });
+    expect((await db.instances.get(ctx, active.uuid)).vm_state).toBe('active');
   });
 });

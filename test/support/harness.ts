@@ -131,8 +131,11 @@ export function toAmqpUrl(url: string): string {
   return `${scheme === 'rabbits' ? 'amqps' : 'amqp'}://${firstHost}/${vhost}`;
 }
 
-/** Resolves when `predicate` is true, polling; rejects after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Resolves when `predicate` is true, polling; rejects after `timeoutMs`. The default is
+ * generous on purpose: it bounds "eventually" on a loaded machine, it is not a measurement.
+ */
+export async function waitFor(predicate: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -9,6 +9,7 @@ import {
   defineContract,
   type ContractHandlers,
 } from '../../src/rpc/contract.js';
+import { waitFor } from '../support/harness.js';
 import {
   getTransport,
   InvalidArguments,
@@ -118,7 +119,7 @@ describe('RPC contracts', () => {
     const client = createContractClient(network, await start(recordingHandlers(seen), ['h1', 'h2']));
     await client.deallocate_for_instance(context, { instance_id: 'i-2' });
     await client.refresh(context, {});
-    await waitUntil(() => seen.length >= 3);
+    await waitFor(() => seen.length >= 3, undefined, 'three casts handled');
     expect(seen.filter((entry) => entry.method === 'deallocate')).toHaveLength(1);
     expect(seen.filter((entry) => entry.method === 'refresh')).toHaveLength(2);
   });
@@ -143,11 +144,3 @@ describe('RPC contracts', () => {
     expect(() => buildEndpoint(network, {} as never)).toThrow(/no handler/);
   });
 });
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

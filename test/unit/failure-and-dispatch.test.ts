@@ -12,7 +12,7 @@ import {
   type Endpoint,
 } from '../../src/rpc/index.js';
 
-describe('failure JSON (spec §4.2)', () => {
+describe('failure JSON (docs/wire-format.md §4.3)', () => {
   it('serialises errors with class, module, message, tb, args, kwargs; tracebacks only on request', () => {
     const failure = toWireFailure(new TypeError('bad type'), false);
     expect(failure).toEqual({ class: 'TypeError', module: 'builtins', message: 'bad type', tb: [], args: ['bad type'], kwargs: {} });
@@ -40,7 +40,7 @@ describe('failure JSON (spec §4.2)', () => {
   });
 });
 
-describe('versions and dispatch (spec §5.1)', () => {
+describe('versions and dispatch (docs/wire-format.md §5.1, §5.2)', () => {
   it('compatible(implemented, requested) follows oslo', () => {
     expect(isCompatible('1.3', '1.0')).toBe(true);
     expect(isCompatible('1.3', '1.3')).toBe(true);

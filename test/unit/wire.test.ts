@@ -23,8 +23,8 @@ function inner(body: Buffer): Record<string, unknown> {
   return JSON.parse(outer['oslo.message']);
 }
 
-describe('oslo wire format (spec §2-§4)', () => {
-  it('encodes a call as envelope 2.0 with the spec key order', () => {
+describe('oslo wire format (docs/wire-format.md §2–§4)', () => {
+  it("encodes a call as envelope 2.0 with oslo's key order", () => {
     const body = encodeRequest(
       {
         method: 'add',
@@ -138,7 +138,7 @@ describe('oslo wire format (spec §2-§4)', () => {
   });
 });
 
-describe('request context (spec §3.1)', () => {
+describe('request context (docs/wire-format.md §3.2)', () => {
   it('sends oslo.context and nova keys, tenant for old peers, and no null keys', () => {
     const dict = new RequestContext({ userId: 'u', projectId: 'p', roles: ['admin'], isAdmin: true, authToken: 't' }).toDict();
     expect(dict).toMatchObject({ user: 'u', user_id: 'u', project_id: 'p', project: 'p', tenant: 'p', roles: ['admin'], is_admin: true, auth_token: 't', read_deleted: 'no' });

@@ -85,6 +85,11 @@ export interface DeadLetterStore {
 export interface RequestPublishOptions {
   /** Per-message TTL in ms (calls send their timeout, as oslo does). */
   expirationMs?: number;
+  /**
+   * How long this send may wait for the broker (a connection, a channel, a confirm)
+   * before it fails with TransportError; default the transport's `send_timeout`.
+   */
+  sendTimeoutMs?: number;
 }
 
 /** The transport driver contract. */

@@ -1,6 +1,6 @@
 /**
- * The oslo.messaging message documents: envelope 2.0 around RPC requests, replies
- * and notifications (spec §2–§4, §8), with strict decoding that turns anything
+ * The oslo.messaging message documents: envelope 2.0 around RPC requests, replies and
+ * notifications (docs/wire-format.md §2–§4, §8), with strict decoding that turns anything
  * malformed into a MalformedMessage naming what is wrong.
  */
 import { randomUUID } from 'node:crypto';
@@ -121,7 +121,7 @@ export function encodeContext(context: Record<string, unknown>): EncodedContextE
   return { contextEntries, escapedContextEntries: escapeForEnvelope(contextEntries) };
 }
 
-/** Encodes a request with the spec's key order (§3). */
+/** Encodes a request with oslo's key order (docs/wire-format.md §3.1). */
 export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
   let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, 'arguments', request.method)}`;
   if (request.namespace !== undefined) inner += `,"namespace":${JSON.stringify(request.namespace)}`;
@@ -170,8 +170,8 @@ export function encodeNotification(message: NotificationMessage, enveloped: bool
   return body;
 }
 
-/**
- * Decodes a body to its inner document (spec §2.2): an envelope 2.x is opened, a bare
+/** * Decodes a body to its inner document (docs/wire-format.md §2.2): an envelope 2.x is
+opened, a bare
  * object is taken as a 1.0 message; anything that is not an object is malformed.
  */
 export function decodeDocument(body: Buffer, maxBytes: number): Record<string, unknown> {

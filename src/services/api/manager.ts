@@ -8,7 +8,7 @@ import type { Logger } from '../../log/logger.js';
 import { createContractClient } from '../../rpc/contract.js';
 import type { Endpoint, Transport } from '../../rpc/index.js';
 import { computeContract } from '../compute/contract.js';
-import type { ServiceConfig } from '../config.js';
+import { insecureApiProblem, isLoopbackAddress, type ServiceConfig } from '../config.js';
 import { schedulerContract } from '../scheduler/contract.js';
 import type { Manager } from '../service.js';
 import { buildApiApp } from './app.js';
@@ -32,10 +32,13 @@ export class ApiManager implements Manager {
 
   constructor(private readonly deps: ApiManagerDeps) {
     const { db, transport, config, logger } = deps;
+    const insecure = insecureApiProblem(config.api);
+    if (insecure) throw new Error(`refusing to start the API: ${insecure}`);
     const api = new ComputeApi({
       db,
-      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler }),
-      compute: createContractClient(computeContract, transport, { topic: config.topics.compute }),
+      // A bounded wait for the bus: a request answers 503 soon when the broker is down.
+      scheduler: createContractClient(schedulerContract, transport, { topic: config.topics.scheduler, sendTimeout: config.api.busTimeout }),
+      compute: createContractClient(computeContract, transport, { topic: config.topics.compute, sendTimeout: config.api.busTimeout }),
       config,
       logger,
     });
@@ -52,7 +55,10 @@ export class ApiManager implements Manager {
   }
 
   async init(): Promise<void> {
-    const { listen, port } = this.config.api;
+    const { listen, port, authStrategy } = this.config.api;
+    if (authStrategy === 'noauth2' && !isLoopbackAddress(listen)) {
+      this.deps.logger.warn({ listen }, 'INSECURE: auth_strategy = noauth2 on a non-loopback address (allow_insecure_noauth = true): anyone who can reach it can act as admin');
+    }
     const address = await this.app.listen({ host: listen, port });
     this.address = address.replace('0.0.0.0', '127.0.0.1');
   }

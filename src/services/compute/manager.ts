@@ -34,6 +34,8 @@ import { confirmResize, resizeInstance, revertResize } from './resize.js';
 export interface ComputeManagerDeps {
   db: Db;
   transport: Transport;
+  /** Where notifications go (`[oslo_messaging_notifications] transport_url`); default `transport`. */
+  notificationTransport?: Transport;
   config: ServiceConfig;
   logger: Logger;
 }
@@ -49,7 +51,7 @@ export class ComputeManager implements Manager {
     const { config, transport, logger } = deps;
     this.topic = config.topics.compute;
     this.driver = new FakeDriver(config.fakeDriver, config.host);
-    const notifier = new Notifier(transport, {
+    const notifier = new Notifier(deps.notificationTransport ?? transport, {
       publisherId: `compute.${config.host}`,
       topics: config.notificationTopics,
       driver: config.notificationDriver,

@@ -18,6 +18,7 @@ import { TaskState, VmState } from '../states.js';
 import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
 import { HostStateCache } from './host-state-cache.js';
 import { OrphanedBuildSweeper } from './orphaned-builds.js';
+import { failUnplacedBuilds } from './unplaced-builds.js';
 import { selectHosts, type ResourceRequest } from './host-selection.js';
 
 /** What the scheduler manager needs. */
@@ -64,7 +65,17 @@ export class SchedulerManager implements Manager {
         this.runInstance(ctx, id, spec, { retry }),
     };
     const sweeper = new OrphanedBuildSweeper(deps);
-    return [{ name: 'reschedule_orphaned_builds', intervalSeconds: periodicInterval, run: async (ctx) => void (await sweeper.sweep(ctx)) }];
+    const tasks: PeriodicTask[] = [{ name: 'reschedule_orphaned_builds', intervalSeconds: periodicInterval, run: async (ctx) => void (await sweeper.sweep(ctx)) }];
+    const { instanceBuildTimeout } = this.deps.config;
+    if (instanceBuildTimeout > 0) {
+      const unplaced = { db: this.deps.db, logger: this.deps.logger, buildTimeoutSeconds: instanceBuildTimeout };
+      tasks.push({
+        name: 'fail_unplaced_builds',
+        intervalSeconds: Math.min(periodicInterval, instanceBuildTimeout),
+        run: async (ctx) => void (await failUnplacedBuilds(unplaced, ctx)),
+      });
+    }
+    return tasks;
   }
 
   private handlers(): ContractHandlers<typeof schedulerContract.methods> {

@@ -40,7 +40,7 @@ export class AmqpDriver implements Driver {
 
   publishRequest(exchange: string, routingKey: string, body: Buffer, options?: RequestPublishOptions): Promise<void> {
     const declarations = this.declarations(`x:${exchange}`, () => [this.controlExchangeDeclaration(exchange)]);
-    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, declarations });
+    return this.publisher.publish({ exchange, routingKey, body, expirationMs: options?.expirationMs, sendTimeoutMs: options?.sendTimeoutMs, declarations });
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
@@ -143,15 +143,17 @@ export class AmqpDriver implements Driver {
     const consumer = new Consumer({
       connection: this.newConnection('reply'),
       prefetch: 0,
-      // Replies are acknowledged on receipt (spec §4.1): the broker may as well count them
-      // acknowledged when it sends them, which spares an ack frame per call. A reply lost
-      // with its connection is no different: pending calls fail at once (onLost).
+      // Replies are acknowledged on receipt (docs/wire-format.md §6.2): the broker may as
+      // well count them acknowledged when it sends them, which spares an ack frame per
+      // call. A reply lost with its connection is no different: pending calls fail at once
+      // (onLost).
       autoAck: true,
       handler,
       setup: async (channel) => {
         await channel.assertQueue(queue, transientQueue(this.options));
-        // Python servers before oslo.messaging 9.2 reply through a direct exchange
-        // named like the reply queue (spec §10.8); newer ones use the default exchange.
+        // Python servers before oslo.messaging 9.2 reply through a direct exchange named
+        // like the reply queue (docs/wire-format.md §4.5); newer ones use the default
+        // exchange.
         await channel.assertExchange(queue, 'direct', { durable: false, autoDelete: true });
         await channel.bindQueue(queue, queue, queue);
         return [queue];

@@ -10,10 +10,11 @@ import { basename } from 'node:path';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import * as amqp from 'amqplib';
-import type { Logger } from '../../../log/logger.js';
+import { redactUrlPasswords, type Logger } from '../../../log/logger.js';
 import { TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import { describeBroker, type BrokerHost } from '../../transport-url.js';
+import { explainConnectError } from './connect-errors.js';
 import { raceDeadline, sleep } from '../../util/time.js';
 
 /** Where and how to connect. */
@@ -107,13 +108,14 @@ export class BrokerConnection extends EventEmitter {
         this.adopt(model, host);
         return model;
       } catch (error) {
-        this.lastError = scrub(error);
+        const reason = explainConnectError(error, host, this.params.virtualHost);
+        this.lastError = new Error(reason);
         this.failures += 1;
         this.hostIndex += 1;
         const delay = this.backoffMs();
         this.params.logger.warn(
-          { broker: describeBroker(host, this.params.virtualHost), purpose: this.params.purpose, err: scrub(error), retryInMs: delay },
-          'cannot connect to the broker; retrying',
+          { broker: describeBroker(host, this.params.virtualHost), purpose: this.params.purpose, reason, retryInMs: delay },
+          `cannot connect to the broker: ${reason}; retrying`,
         );
         await sleep(delay);
       }
@@ -188,7 +190,7 @@ export class BrokerConnection extends EventEmitter {
     this.liftBlock();
     if (this.closed) return;
     const lost = new TransportError(`connection to the broker lost (${this.params.purpose})${error ? `: ${scrub(error).message}` : ''}`);
-    this.params.logger.warn({ purpose: this.params.purpose, err: scrub(error) }, 'broker connection lost; reconnecting');
+    this.params.logger.warn({ purpose: this.params.purpose, reason: error ? scrub(error).message : 'closed' }, 'broker connection lost; reconnecting');
     this.emit('lost', lost);
     // The host that just went away is the least likely to answer: try the next one in
     // the list first (kombu's failover cycle does the same), the lost one last.
@@ -264,7 +266,7 @@ function tlsSocketOptions(options: TransportOptions): Record<string, unknown> {
 /** An error with any URL password masked. */
 function scrub(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(String(error));
-  const message = error.message.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@');
+  const message = redactUrlPasswords(error.message);
   if (message === error.message) return error;
   const copy = new Error(message);
   copy.name = error.name;

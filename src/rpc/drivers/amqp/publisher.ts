@@ -19,7 +19,7 @@ import type { TransportOptions } from '../../transport-options.js';
 import { raceDeadline, sleep } from '../../util/time.js';
 import type { BrokerConnection } from './connection.js';
 
-/** Properties on every message, as kombu sends them (spec §2.1). */
+/** Properties on every message, as kombu sends them (docs/wire-format.md §2.1). */
 export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
   contentType: 'application/json',
   contentEncoding: 'utf-8',
@@ -50,6 +50,8 @@ export interface PublishRequest {
   properties?: Options.Publish;
   /** Per-message TTL in ms (the `expiration` property). */
   expirationMs?: number;
+  /** Bound of this publish in ms, instead of `send_timeout`. */
+  sendTimeoutMs?: number;
   mandatory?: boolean;
   declarations?: readonly Declaration[];
 }
@@ -118,7 +120,7 @@ export class Publisher {
    * when the deadline (`send_timeout`) passes or the broker refuses.
    */
   publish(request: PublishRequest): Promise<void> {
-    const deadline = Date.now() + this.options.send_timeout * 1000;
+    const deadline = Date.now() + (request.sendTimeoutMs ?? this.options.send_timeout * 1000);
     if (this.connection.blockedReason !== undefined) return this.sendWhenUnblocked(request, deadline);
     const ready = this.channelFor(request);
     // Hot path: a pinned channel with its declarations done; the message is written
@@ -142,7 +144,7 @@ export class Publisher {
       const pooled = await (attempt === 1 && channel !== undefined ? channel : this.channelFor(request));
       if (pooled !== undefined && (await this.sendOn(pooled, request, deadline))) return;
       if (Date.now() >= deadline) {
-        throw new TransportError(`publish to ${describe(request)} not confirmed within ${this.options.send_timeout}s (${attempt} attempts)`);
+        throw new TransportError(`publish to ${describe(request)} not confirmed within ${sendTimeoutSeconds(request, this.options)}s (${attempt} attempts)`);
       }
       this.logger.debug({ target: describe(request), attempt }, 'publisher channel lost before confirm; sending again');
     }
@@ -156,7 +158,7 @@ export class Publisher {
     const reason = this.connection.blockedReason;
     await raceDeadline(this.connection.whenUnblocked(), deadline, () => {
       return new TransportError(
-        `publish to ${describe(request)} not sent: the broker is blocking publishers (${reason}) and did not lift it within ${this.options.send_timeout}s`,
+        `publish to ${describe(request)} not sent: the broker is blocking publishers (${reason}) and did not lift it within ${sendTimeoutSeconds(request, this.options)}s`,
       );
     });
     return this.sendUntilConfirmed(request, deadline);
@@ -191,6 +193,7 @@ export class Publisher {
 
   /** Borrows a channel to pin; the pool bounds the wait by `send_timeout` and validates it. */
   private async pin(request: PublishRequest): Promise<PooledChannel> {
+    await this.connected(request);
     this.pinning ??= this.pool.acquire().then(
       (pooled) => {
         this.pinning = undefined;
@@ -209,11 +212,26 @@ export class Publisher {
     try {
       return await this.pinning;
     } catch (error) {
-      throw new TransportError(
-        `could not publish to ${describe(request)} within ${this.options.send_timeout}s: ${this.connection.describeState()}`,
-        { cause: error },
-      );
+      throw this.notPublished(request, error);
     }
+  }
+
+  /**
+   * A publish with a bound of its own (`sendTimeoutMs`) waits at most that long for a
+   * broker connection before it asks the pool for a channel, so that giving up leaves
+   * no pending borrow behind.
+   */
+  private async connected(request: PublishRequest): Promise<void> {
+    if (request.sendTimeoutMs === undefined || this.connection.current) return;
+    try {
+      await this.connection.connect(Date.now() + request.sendTimeoutMs);
+    } catch (error) {
+      throw this.notPublished(request, error);
+    }
+  }
+
+  private notPublished(request: PublishRequest, cause: unknown): TransportError {
+    return new TransportError(`could not publish to ${describe(request)} within ${sendTimeoutSeconds(request, this.options)}s: ${this.connection.describeState()}`, { cause });
   }
 
   /** Runs the declarations the channel has not done yet; undefined when the channel closed meanwhile. */
@@ -262,7 +280,7 @@ export class Publisher {
     try {
       const settled = accepted ? confirmed : this.drain(pooled).then(() => confirmed);
       if (!accepted) confirmed.catch(() => {}); // settled's chain reports it
-      await raceDeadline(settled, deadline, () => (unconfirmed = notConfirmedInTime(request, this.options.send_timeout)));
+      await raceDeadline(settled, deadline, () => (unconfirmed = notConfirmedInTime(request, sendTimeoutSeconds(request, this.options))));
       return true;
     } catch (error) {
       if (error instanceof MessageUndeliverable || error === unconfirmed) throw error;
@@ -449,4 +467,9 @@ export function declarationMismatch(request: { exchange: string; routingKey: str
       'It already exists with other flags: set rabbit_quorum_queue / amqp_durable_queues / amqp_auto_delete in the transport URL to match the existing deployment',
     { cause: error },
   );
+}
+
+/** The bound of one publish, in seconds, for messages. */
+function sendTimeoutSeconds(request: PublishRequest, options: TransportOptions): number {
+  return request.sendTimeoutMs === undefined ? options.send_timeout : request.sendTimeoutMs / 1000;
 }

@@ -1,7 +1,7 @@
 /**
  * Declaration flags and arguments for every entity, exactly as oslo.messaging's rabbit
- * driver declares them for the same options (spec §1.3, §1.4, and the 14.7+ layouts:
- * transient quorum queues, stream fanout). RabbitMQ refuses a redeclaration with
+ * driver declares them for the same options (docs/wire-format.md §1.2, §1.3, and the
+ * 14.7+ layouts in docs/queue-layouts.md). RabbitMQ refuses a redeclaration with
  * different flags (406), so these must match byte for byte.
  */
 import type { Options } from 'amqplib';
