@@ -89,8 +89,8 @@ export class ClusterLoad {
     return { client: new RpcClient(transport, { topic: this.topic }, { timeout: callTimeout }), logs, transport };
   }
 
-  /** Casts `total` numbered messages from `loops` concurrent loops. */
-  startCasting(client: RpcClient, total: number, loops = 8): void {
+  /** Casts `total` numbered messages from `loops` concurrent loops, each pausing `pauseMs` between casts. */
+  startCasting(client: RpcClient, total: number, loops = 8, pauseMs = 2): void {
     let next = 0;
     this.casting = Promise.all(
       Array.from({ length: loops }, async () => {
@@ -102,7 +102,7 @@ export class ClusterLoad {
           } catch (error) {
             this.castFailures.push({ n, error });
           }
-          await sleep(2);
+          await sleep(pauseMs);
         }
       }),
     );
