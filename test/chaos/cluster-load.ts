@@ -140,6 +140,13 @@ export class ClusterLoad {
     return this.calls.find((call) => call.ok && call.at > since)?.at;
   }
 
+  /** Messages the client's publisher sent again (channel lost before the confirm, or nacked). */
+  get resent(): number {
+    const client = this.logs.get('client');
+    // One "sending again" debug line per extra attempt, whatever the reason.
+    return client ? client.matching('sending again').length : 0;
+  }
+
   /** Confirmed casts never processed. */
   get lost(): number {
     return [...this.confirmed].filter((n) => !this.invocations.has(n)).length;

@@ -142,10 +142,13 @@ describe('RabbitMQ cluster: node failures under load', () => {
       load,
       total,
       recovery,
-      `new leader ${newLeader.split('@')[0]}, rejoined in ${rejoinSeconds.toFixed(1)} s, processed after the kill by s1/s2: ${consumedAfter.join('/')}, errors: ${load.errorCodes().join(' ') || 'none'}`,
+      `new leader ${newLeader.split('@')[0]}, sent again ${load.resent}, rejoined in ${rejoinSeconds.toFixed(1)} s, processed after the kill by s1/s2: ${consumedAfter.join('/')}, errors: ${load.errorCodes().join(' ') || 'none'}`,
     );
     expect(load.lost).toBe(0);
-    expect(load.duplicated).toBe(0);
+    // Each server drops repeats by _unique_id; a cast can run twice only when the client
+    // sent it again (its confirm was lost with the leader) and the copies reached
+    // different servers.
+    expect(load.duplicated).toBeLessThanOrEqual(load.resent);
     expect(load.confirmed.size + load.castFailures.length).toBe(total);
     expect(load.errorCodes().every((code) => ['TRANSPORT_ERROR', 'MESSAGING_TIMEOUT'].includes(code))).toBe(true);
     expect(replyNodes).toEqual([survivors[0]]);
