@@ -1,6 +1,7 @@
 /**
- * Small Compute API clients for the command line: `servers list`, `boot`, `services`.
- * They speak HTTP to the API like python-novaclient does.
+ * Small Compute API clients for the command line: `servers list` and `services` (the
+ * per-server commands are in servers.ts). They speak HTTP to the API like
+ * python-novaclient does.
  */
 import type { Writable } from 'node:stream';
 
@@ -10,7 +11,19 @@ export interface ClientOptions {
   token: string;
 }
 
-/** A JSON request to the API; a non-2xx answer throws with the API's message. */
+/** A non-2xx answer of the API, with its HTTP status and the fault's message. */
+export class ApiError extends Error {
+  readonly code = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** A JSON request to the API; a non-2xx answer throws an {@link ApiError} with the API's message. */
 export async function apiRequest<T = Record<string, unknown>>(
   options: ClientOptions,
   method: string,
@@ -26,7 +39,7 @@ export async function apiRequest<T = Record<string, unknown>>(
   const parsed = text ? (JSON.parse(text) as T) : ({} as T);
   if (!response.ok) {
     const fault = Object.values(parsed as Record<string, { message?: string }>)[0];
-    throw new Error(`${method} ${path}: HTTP ${response.status}: ${fault?.message ?? text}`);
+    throw new ApiError(`${method} ${path}: HTTP ${response.status}: ${fault?.message ?? text}`, response.status);
   }
   return { status: response.status, body: parsed, requestId: response.headers.get('x-openstack-request-id') };
 }
@@ -38,7 +51,8 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
-interface ServerView {
+/** The fields of a server view the commands read. */
+export interface ServerView {
   id: string;
   name: string;
   status: string;
@@ -46,6 +60,7 @@ interface ServerView {
   'OS-EXT-SRV-ATTR:host'?: string | null;
   'OS-EXT-STS:task_state'?: string | null;
   fault?: { message: string };
+  [field: string]: unknown;
 }
 
 /** Flattens the addresses of a server view. */
@@ -71,29 +86,6 @@ export async function waitForServer(options: ClientOptions, id: string, timeoutM
     if (['ACTIVE', 'ERROR'].includes(body.server.status) || Date.now() > deadline) return body.server;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-}
-
-export async function bootCommand(
-  options: ClientOptions,
-  name: string,
-  flags: { image?: string; flavor?: string; meta?: string[]; wait?: boolean },
-  out: Writable,
-): Promise<void> {
-  let image = flags.image;
-  if (!image) {
-    const { body } = await apiRequest<{ images: Array<{ id: string }> }>(options, 'GET', '/images');
-    image = body.images[0]?.id;
-    if (!image) throw new Error('no image to boot');
-  }
-  const metadata = Object.fromEntries((flags.meta ?? []).map((item) => [item.split('=')[0]!, item.split('=').slice(1).join('=')]));
-  const created = await apiRequest<{ server: { id: string } }>(options, 'POST', '/servers', {
-    server: { name, imageRef: image, flavorRef: flags.flavor ?? '1', metadata },
-  });
-  out.write(`server ${created.body.server.id} accepted (request ${created.requestId})\n`);
-  if (!flags.wait) return;
-  const server = await waitForServer(options, created.body.server.id);
-  out.write(`${server.name}: ${server.status} ${addressList(server)}${server.fault ? ` (${server.fault.message})` : ''}\n`);
-  if (server.status !== 'ACTIVE') process.exitCode = 1;
 }
 
 export async function servicesCommand(options: ClientOptions, out: Writable): Promise<void> {

@@ -7,7 +7,7 @@ import { KNOWN_UNUSED } from './oslo-options.js';
 import { envName, OPTIONS } from './options.js';
 
 /** `NOVARPC_*` variables that belong to the tests, the benchmarks and the client commands, not to the service options. */
-const OTHER_VARIABLES = [/^NOVARPC_TEST_/, /^NOVARPC_BENCH_/, /^NOVARPC_ENDPOINT$/, /^NOVARPC_TOKEN$/, /^NOVARPC_LOG_FORMAT$/];
+const OTHER_VARIABLES = [/^NOVARPC_TEST_/, /^NOVARPC_BENCH_/, /^NOVARPC_ENDPOINT$/, /^NOVARPC_TOKEN$/];
 
 /** One warning per `NOVARPC_*` variable that is not an option, naming the closest real one. */
 export function unknownEnvWarnings(env: Record<string, string | undefined>): string[] {
@@ -32,7 +32,10 @@ export function iniWarnings(source: string, unmatched: ReadonlyArray<{ section: 
       if (!unused.includes(`[${section}]`)) unused.push(`[${section}]`);
       continue;
     }
-    const candidates = OPTIONS.filter((option) => option.section === section).flatMap((option) => [option.key, ...(option.aliases ?? [])]);
+    const candidates = OPTIONS.flatMap((option) => [
+      ...(option.section === section ? [option.key, ...(option.aliases ?? [])] : []),
+      ...(option.alsoIn ?? []).filter((place) => place.section === section).map((place) => place.key),
+    ]);
     const near = KNOWN_UNUSED[section]?.includes(key) ? undefined : closest(key, candidates);
     if (near !== undefined && distance(key, near) <= typoBound(key)) {
       warnings.push(`${source}: [${section}] ${key} is not a novarpc option and is ignored; did you mean ${near}?`);

@@ -6,10 +6,11 @@
  * `novarpc servers|boot|services` are small API clients.
  */
 import { Command, Option } from 'commander';
-import { createLogger, redactUrlPasswords } from '../log/logger.js';
+import { createLogger, defaultLogFormat, LOG_FORMATS, redactUrlPasswords, type LogFormat } from '../log/logger.js';
 import { launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
-import { bootCommand, serversListCommand, servicesCommand, type ClientOptions } from './client.js';
+import { serversListCommand, servicesCommand, type ClientOptions } from './client.js';
+import { bootCommand, DEFAULT_WAIT_TIMEOUT_S, parseTimeout, serversDeleteCommand, serversShowCommand } from './servers.js';
 import { loadConfig, type ConfigSources } from './config.js';
 import { runDemo } from './demo.js';
 import { envName, flagName, optionsFor } from './options.js';
@@ -17,6 +18,7 @@ import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
 import { runDbSync } from './db-sync.js';
 import { exitOnSignalDuringStartup, runUntilSignal } from './signals.js';
+import { packageVersion } from './version.js';
 
 /** Adds the settings `scope` uses (see COMMAND_SCOPES) as flags, plus --config-file, to a command. */
 function withSettings(command: Command, scope: string = command.name()): Command {
@@ -67,16 +69,19 @@ function warnOnStderr(warning: string): void {
 async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
   const separate = services.length === 1;
   const { config, warnings } = configFor(command, defaults, { requireDatabase: separate ? 'bus' : 'never', runsApi: services.includes('api') }, () => {});
-  const logger = createLogger({ level: config.logLevel, base: { pid: process.pid } });
+  const format = (command.opts().logFormat as LogFormat | undefined) ?? defaultLogFormat(process.stdout);
+  const logger = createLogger({ level: config.logLevel, base: { pid: process.pid }, format });
   for (const warning of warnings) logger.warn(warning);
   // A worker never dies of a stray promise: log it and keep serving.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection), ...(config.notificationTransportUrl ? { notifications: redactUrlPasswords(config.notificationTransportUrl) } : {}) }, 'starting');
   const startup = exitOnSignalDuringStartup(logger);
   const runtime = await launch({ config, services, logger });
+  // The graceful handler is in place before the start-up one goes: no moment without one.
+  const stopped = runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
   startup.dispose();
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
-  await runUntilSignal(runtime, config.gracefulShutdownTimeout, logger);
+  await stopped;
 }
 
 function clientOptions(command: Command): ClientOptions {
@@ -93,10 +98,17 @@ function withClient(command: Command): Command {
     .option('--token <token>', 'X-Auth-Token; with noauth2 "user:project" (env NOVARPC_TOKEN). Default demo:demo');
 }
 
+function withWait(command: Command, until: string): Command {
+  return command
+    .option('--wait', `wait ${until}`)
+    .option('--timeout <seconds>', `with --wait: give up (exit 1) after this long. Default ${DEFAULT_WAIT_TIMEOUT_S}`, parseTimeout);
+}
+
 /** Builds the command tree. */
 export function buildProgram(): Command {
   const program = new Command('novarpc')
     .description('oslo.messaging-compatible RPC for TypeScript, and a small Nova-like cloud built on it.')
+    .version(packageVersion(), '-V, --version', 'Print the novarpc version.')
     .showHelpAfterError();
   const worker = { autoMigrate: false };
   const describe: Array<[ServiceName | 'all', string, ServiceName[], ServiceConfigInput]> = [
@@ -107,7 +119,8 @@ export function buildProgram(): Command {
     ['all', 'Run every service in this process.', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
   ];
   for (const [name, help, services, defaults] of describe) {
-    const command = withSettings(program.command(name).description(help));
+    const command = withSettings(program.command(name).description(help))
+      .addOption(new Option('--log-format <format>', 'pretty (human lines) or json (one object per line). Default: pretty when stdout is a terminal, else json').choices(LOG_FORMATS));
     command.action(async () => serve(command, services, defaults));
   }
 
@@ -161,24 +174,31 @@ export function buildProgram(): Command {
   const servers = program.command('servers').description('Servers of the Compute API.');
   const list = withClient(servers.command('list').description('List servers with status, host and addresses.'));
   list.action(async () => serversListCommand(clientOptions(list), process.stdout));
-  const boot = withClient(program.command('boot').description('Boot a server through the API.'))
+  const show = withClient(servers.command('show').description('Show every field of one server.')).argument('<server>', 'server id or name');
+  show.action(async (server: string) => serversShowCommand(clientOptions(show), server, process.stdout));
+  const remove = withWait(withClient(servers.command('delete').description('Delete a server.')).argument('<server>', 'server id or name'), 'until the server is gone');
+  remove.action(async (server: string) => serversDeleteCommand(clientOptions(remove), server, remove.opts(), process.stdout));
+  const boot = withWait(withClient(program.command('boot').description('Boot a server through the API.'))
     .argument('<name>', 'server name')
     .option('--image <id>', 'image id (default: the first image)')
     .option('--flavor <id>', 'flavor id. Default 1', '1')
-    .option('--meta <key=value...>', 'metadata items')
-    .option('--wait', 'wait until ACTIVE or ERROR');
+    .option('--meta <key=value...>', 'metadata items'), 'until ACTIVE (exit 0) or ERROR (exit 1), printing each state change');
   boot.action(async (name: string) => bootCommand(clientOptions(boot), name, boot.opts(), process.stdout));
   const services = withClient(program.command('services').description('List services and whether they are up (admin).'));
   services.action(async () => servicesCommand(clientOptions(services), process.stdout));
   return program;
 }
 
-const isMain = process.argv[1] && /(?:^|[\\/])main\.(?:js|ts)$/.test(process.argv[1]);
-if (isMain) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      process.stderr.write(`novarpc: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    });
+/** Runs the command line; a failure prints `novarpc: <message>` and exits 1. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error: unknown) {
+    process.stderr.write(`novarpc: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }
+
+// `node src/cli/main.ts` / `node dist/cli/main.js` still run it; the bin is cli/bin.js.
+const isMain = process.argv[1] && /(?:^|[\\/])main\.(?:js|ts)$/.test(process.argv[1]);
+if (isMain) void runCli(process.argv);

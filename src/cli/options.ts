@@ -12,18 +12,18 @@ export type OptionKind = 'string' | 'int' | 'float' | 'bool' | 'list';
 /**
  * What an option is for; a command's `--help` lists only the scopes it uses.
  * `log`: every command; `bus`: the message bus; `db`: the database; `service`: every
- * long-running service; `check`: the health check; `api`, `scheduler`, `compute`: one service.
+ * long-running service; `check`: the health check; `api`, `scheduler`, `compute`, `network`: one service.
  */
-export type OptionScope = 'log' | 'bus' | 'db' | 'service' | 'check' | 'api' | 'scheduler' | 'compute';
+export type OptionScope = 'log' | 'bus' | 'db' | 'service' | 'check' | 'api' | 'scheduler' | 'compute' | 'network';
 
 /** The scopes each command uses. */
 export const COMMAND_SCOPES: Readonly<Record<string, readonly OptionScope[]>> = {
   api: ['log', 'bus', 'db', 'service', 'api'],
   scheduler: ['log', 'bus', 'db', 'service', 'scheduler'],
   compute: ['log', 'bus', 'db', 'service', 'compute'],
-  network: ['log', 'bus', 'db', 'service'],
-  all: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute'],
-  demo: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute'],
+  network: ['log', 'bus', 'db', 'service', 'network'],
+  all: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute', 'network'],
+  demo: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute', 'network'],
   'db-sync': ['log', 'db'],
   check: ['log', 'db', 'check'],
   dlq: ['log', 'bus'],
@@ -73,16 +73,16 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', key: 'host', kind: 'string', scopes: HOST, help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
   { section: 'DEFAULT', key: 'transport_url', kind: 'string', scopes: ['bus'], help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
   { section: 'DEFAULT', key: 'control_exchange', kind: 'string', scopes: ['bus'], help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
-  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
-  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
-  { section: 'DEFAULT', key: 'network_topic', kind: 'string', scopes: SVC, help: 'RPC topic of the network service. Default network.', apply: topic('network') },
+  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
+  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
+  { section: 'DEFAULT', key: 'network_topic', kind: 'string', scopes: ['compute', 'network'], help: 'RPC topic of the network service. Default network.', apply: topic('network') },
   { section: 'DEFAULT', key: 'rpc_response_timeout', kind: 'float', scopes: ['bus'], help: 'Seconds a call waits for its reply. Default 60.', apply: top('rpcResponseTimeout') },
   { section: 'DEFAULT', key: 'report_interval', kind: 'float', scopes: SVC, help: 'Seconds between service heartbeats. Default 10.', apply: top('reportInterval') },
-  { section: 'DEFAULT', key: 'service_down_time', kind: 'float', scopes: HOST, help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },
-  { section: 'DEFAULT', key: 'periodic_interval', kind: 'float', scopes: SVC, help: 'Seconds between periodic tasks (resource reports, stuck builds). Default 60.', apply: top('periodicInterval') },
+  { section: 'DEFAULT', key: 'service_down_time', kind: 'float', scopes: ['api', 'scheduler', 'check'], help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },
+  { section: 'DEFAULT', key: 'periodic_interval', kind: 'float', scopes: ['scheduler', 'compute'], help: 'Seconds between periodic tasks (resource reports, stuck builds). Default 60.', apply: top('periodicInterval') },
   { section: 'DEFAULT', key: 'graceful_shutdown_timeout', kind: 'float', scopes: SVC, help: 'Seconds a stopping service waits for in-flight work. Default 30.', apply: top('gracefulShutdownTimeout') },
   { section: 'DEFAULT', key: 'scheduler_max_attempts', kind: 'int', scopes: ['scheduler'], help: 'Build attempts per server (first included). Default 3.', apply: top('schedulerMaxAttempts') },
-  { section: 'DEFAULT', key: 'instance_build_timeout', kind: 'float', scopes: ['compute'], help: 'Seconds before a build still running is set to ERROR; 0 = never. Default 600.', apply: top('instanceBuildTimeout') },
+  { section: 'DEFAULT', key: 'instance_build_timeout', kind: 'float', scopes: ['scheduler', 'compute'], help: 'Seconds before a build still running is set to ERROR; 0 = never. Default 600.', apply: top('instanceBuildTimeout') },
   { section: 'DEFAULT', key: 'default_availability_zone', kind: 'string', scopes: SVC, help: 'Availability zone of this host. Default nova.', apply: top('availabilityZone') },
   { section: 'DEFAULT', key: 'executor_thread_pool_size', kind: 'int', scopes: SVC, help: 'RPC handlers running at once per service. Default 64.', apply: top('executorPoolSize') },
   { section: 'DEFAULT', key: 'log_level', kind: 'string', scopes: ['log'], help: 'trace, debug, info, warn, error or silent. Default info.', apply: top('logLevel') },
@@ -111,10 +111,10 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'token_file', kind: 'string', scopes: ['api'], help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
   { section: 'api', key: 'bus_timeout', kind: 'float', scopes: ['api'], help: 'Seconds a request waits for the message bus before the API answers 503. Default 5.', apply: api('busTimeout') },
   { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
-  { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: SVC, help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
-  { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: SVC, help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
+  { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: ['compute'], help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
+  { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: ['compute'], help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
   {
-    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: SVC,
+    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: ['compute'],
     help: 'Message bus of the notifications when it is not transport_url. Default: transport_url.', apply: top('notificationTransportUrl'),
   },
   { section: 'fake_driver', key: 'spawn_time', kind: 'int', scopes: ['compute'], help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },

@@ -36,3 +36,5 @@ export {
   type MethodSpec,
   type MethodSpecs,
 } from './contract.js';
+/** The zod novarpc's contracts are written with: `import { z, defineContract } from 'novarpc'` (or `novarpc/rpc`). */
+export { z } from 'zod';

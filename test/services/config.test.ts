@@ -109,7 +109,7 @@ describe('configuration', () => {
       const [subcommand, ...args] = service.command;
       expect(commands.has(subcommand!), `${name}: novarpc ${subcommand}`).toBe(true);
       const flags = flagsOf(args);
-      const known = new Set(OPTIONS.map((option) => flagName(option).slice(2)));
+      const known = new Set(optionsFor(subcommand!).filter((option) => !option.iniOnly).map((option) => flagName(option).slice(2)));
       for (const flag of Object.keys(flags)) expect(known.has(flag), `${name}: --${flag}`).toBe(true);
       const { config, warnings } = loadConfig({ env: service.environment, flags, defaults: {}, runsApi: subcommand === 'api', requireDatabase: 'bus' });
       expect(warnings).toEqual([]);
@@ -132,6 +132,15 @@ describe('configuration', () => {
     expect([databaseUrl.username, decodeURIComponent(databaseUrl.password), databaseUrl.pathname.slice(1)]).toEqual([mysqlEnv.MYSQL_USER, mysqlEnv.MYSQL_PASSWORD, mysqlEnv.MYSQL_DATABASE]);
     const transportUrl = new URL(services.api!.environment!.NOVARPC_TRANSPORT_URL!.replace(/^rabbit:/, 'amqp:'));
     expect([transportUrl.username, transportUrl.password]).toEqual([services.rabbitmq!.environment!.RABBITMQ_DEFAULT_USER, services.rabbitmq!.environment!.RABBITMQ_DEFAULT_PASS]);
+  });
+
+  it("the README's deployment nova.conf is accepted for the API as it is, and only because it uses tokens off loopback", () => {
+    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
+    const iniText = /```ini\n(# \/etc\/novarpc\/nova\.conf\n[\s\S]*?)```/.exec(readme)![1]!;
+    const { config, warnings } = loadConfig({ iniText, runsApi: true, requireDatabase: 'bus' });
+    expect(warnings).toEqual([]);
+    expect(config.api).toMatchObject({ listen: '0.0.0.0', authStrategy: 'tokens' });
+    expect(() => loadConfig({ iniText: iniText.replace(/auth_strategy = tokens\n/, ''), runsApi: true })).toThrow(/allow_insecure_noauth/);
   });
 
   it('the Dockerfile runs the compiled CLI that package.json names as the bin', () => {

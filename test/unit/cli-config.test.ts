@@ -126,6 +126,8 @@ describe('bad configuration', () => {
     const { warnings } = loadConfig({ iniText: '[api]\nlisen = 127.0.0.2\n[oslo_messaging_rabbit]\nrabbit_quorum_queu = false\n' });
     expect(warnings).toContain('config: [api] lisen is not a novarpc option and is ignored; did you mean listen?');
     expect(warnings).toContain('config: [oslo_messaging_rabbit] rabbit_quorum_queu is not a novarpc option and is ignored; did you mean rabbit_quorum_queue?');
+    const notifications = loadConfig({ iniText: '[oslo_messaging_notifications]\ntopic = x\n' }).warnings;
+    expect(notifications).toEqual(['config: [oslo_messaging_notifications] topic is not a novarpc option and is ignored; did you mean topics?']);
   });
 
   it('a missing --config-file says "no such file" with its path', () => {
