@@ -93,11 +93,14 @@ export class RpcClient {
       this.request(context, method, args, { msgId, replyQueue, callMonitorTimeout: this.options.callMonitorTimeout ?? null }),
       this.transport.options.max_message_size,
     );
-    // Registered before the publish; its promise is made only when awaited below, so a
+    // Registered before the publish; its promise is made only when raced below, so a
     // failure while the publish is being confirmed is never an unhandled rejection.
     const pending = replies.wait(msgId, timing, { topic, server: this.target.server, method });
+    const published = this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, timing.publish);
     try {
-      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, timing.publish);
+      // The call ends at its own timeout (or its reply, or the reply connection's loss)
+      // even while the broker has not confirmed the request yet (blocked, no quorum).
+      await Promise.race([published, pending.promise]);
     } catch (error) {
       pending.cancel();
       throw error;

@@ -5,7 +5,6 @@
  */
 import type { Channel, ConfirmChannel } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
-import { uuidHex } from '../../wire/messages.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { ParsedTransportUrl } from '../../transport-url.js';
 import type { DeliveryHandler, Driver, Listener, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
@@ -13,7 +12,8 @@ import { BrokerConnection } from './connection.js';
 import { Consumer } from './consumer.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
 import { Publisher, type Declaration } from './publisher.js';
-import { consumerArguments, controlExchange, fanoutExchange, transientQueue, workQueue } from './topology.js';
+import { QueueNamer } from './queue-names.js';
+import { consumerArguments, controlExchange, fanoutExchange, fanoutStream, transientQueue, workQueue } from './topology.js';
 
 /** RabbitMQ transport driver. */
 export class AmqpDriver implements Driver {
@@ -25,12 +25,14 @@ export class AmqpDriver implements Driver {
   private readonly consumers = new Set<Consumer>();
   private replyQueue: Promise<string> | undefined;
   private readonly declarationCache = new Map<string, readonly Declaration[]>();
+  private readonly names: QueueNamer;
 
   constructor(
     private readonly url: ParsedTransportUrl,
     private readonly options: TransportOptions,
     private readonly logger: Logger,
   ) {
+    this.names = new QueueNamer(options);
     this.publishConnection = this.newConnection('publish');
     this.publisher = new Publisher(this.publishConnection, options, logger);
     this.deadLetters = new AmqpDeadLetterQueue(options.dead_letter_queue, this.publisher, this.newConnection('dead-letter'));
@@ -48,14 +50,14 @@ export class AmqpDriver implements Driver {
       routingKey: '',
       body,
       declarations: this.declarations(`x:${exchange}`, () => {
-        const { type, options } = fanoutExchange();
+        const { type, options } = fanoutExchange(this.options);
         return [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }];
       }),
     });
   }
 
   publishReply(replyQueue: string, body: Buffer): Promise<void> {
-    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: true });
+    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: this.options.direct_mandatory_flag });
   }
 
   publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer): Promise<void> {
@@ -85,25 +87,31 @@ export class AmqpDriver implements Driver {
   }
 
   async listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener> {
-    const fanoutQueue = `${spec.topic}_fanout_${uuidHex()}`;
+    const stream = this.options.rabbit_stream_fanout;
+    const fanoutQueue = stream ? `${spec.topic}_fanout` : this.names.fanout(spec.topic);
     const serverKey = `${spec.topic}.${spec.server}`;
     return this.startConsumer(`listen:${serverKey}`, spec.prefetch, handler, {
+      streams: new Set(stream ? [fanoutQueue] : []),
       setup: async (channel) => {
         await this.declareControlExchange(channel, spec.exchange);
         for (const key of [spec.topic, serverKey]) {
           await channel.assertQueue(key, workQueue(this.options));
           await channel.bindQueue(key, spec.exchange, key);
         }
-        const fanout = fanoutExchange();
+        const fanout = fanoutExchange(this.options);
         await channel.assertExchange(`${spec.topic}_fanout`, fanout.type, fanout.options);
-        await channel.assertQueue(fanoutQueue, transientQueue(this.options));
+        await channel.assertQueue(fanoutQueue, stream ? fanoutStream(this.options) : transientQueue(this.options));
         await channel.bindQueue(fanoutQueue, `${spec.topic}_fanout`, spec.topic);
         return [spec.topic, serverKey, fanoutQueue];
       },
-      // oslo deletes the server's fanout queue on a graceful stop.
-      onClose: async (channel) => {
-        await channel.deleteQueue(fanoutQueue);
-      },
+      // oslo deletes the server's fanout queue on a graceful stop, unless it is the shared
+      // stream or a queue-manager name the next start reuses.
+      onClose:
+        stream || this.options.use_queue_manager
+          ? undefined
+          : async (channel) => {
+              await channel.deleteQueue(fanoutQueue);
+            },
     });
   }
 
@@ -131,7 +139,7 @@ export class AmqpDriver implements Driver {
   }
 
   private async openReplyQueue(handler: DeliveryHandler, onLost: (error: Error) => void): Promise<string> {
-    const queue = `reply_${uuidHex()}`;
+    const queue = this.names.reply();
     const consumer = new Consumer({
       connection: this.newConnection('reply'),
       prefetch: 0,
@@ -164,7 +172,7 @@ export class AmqpDriver implements Driver {
     purpose: string,
     prefetch: number,
     handler: DeliveryHandler,
-    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void> },
+    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void>; streams?: ReadonlySet<string> },
   ): Promise<Listener> {
     const connection = this.newConnection(purpose);
     const consumer = new Consumer({
@@ -173,6 +181,7 @@ export class AmqpDriver implements Driver {
       handler,
       setup: hooks.setup,
       onClose: hooks.onClose,
+      streams: hooks.streams,
       consumerArguments: consumerArguments(this.options),
       deadLetter: (message, queue, reason) => this.deadLetters.add(message, queue, reason),
       logger: this.logger.child({ listener: purpose }),
