@@ -164,6 +164,13 @@ function validate(config: ServiceConfig, sources: ConfigSources): string[] {
   if (!(config.api.busTimeout > 0)) problems.push(`api.bus_timeout must be positive, got ${config.api.busTimeout}`);
   if (config.api.port < 0 || config.api.port > 65535) problems.push(`api.listen_port must be 0..65535, got ${config.api.port}`);
   if (config.metricsPort !== undefined && (config.metricsPort < 0 || config.metricsPort > 65535)) problems.push(`metrics.listen_port must be 0..65535, got ${config.metricsPort}`);
+  if (config.ha.port < 0 || config.ha.port > 65535) problems.push(`ha.listen_port must be 0..65535, got ${config.ha.port}`);
+  for (const [name, value] of [['host_down_time', config.ha.hostDownTime], ['monitor_interval', config.ha.monitorInterval], ['engine_lease_time', config.ha.engineLeaseTime], ['evacuate_timeout', config.ha.evacuateTimeout]] as const) {
+    if (!(value > 0)) problems.push(`ha.${name} must be positive, got ${value}`);
+  }
+  for (const [name, value] of [['evacuate_concurrency', config.ha.evacuateConcurrency], ['max_attempts', config.ha.maxAttempts]] as const) {
+    if (!(value >= 1)) problems.push(`ha.${name} must be at least 1, got ${value}`);
+  }
   for (const [name, value] of Object.entries(config.transportOptions)) {
     try {
       resolveOptions({ [name]: value });

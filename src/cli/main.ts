@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { createLogger, defaultLogFormat, LOG_FORMATS, redactUrlPasswords, type LogFormat } from '../log/logger.js';
-import { launch, type ServiceName } from '../services/runtime.js';
+import { HA_SERVICE_NAMES, launch, type ServiceName } from '../services/runtime.js';
 import type { ServiceConfigInput } from '../services/config.js';
 import { serversListCommand, servicesCommand, type ClientOptions } from './client.js';
 import { bootCommand, DEFAULT_WAIT_TIMEOUT_S, parseTimeout, serversDeleteCommand, serversShowCommand } from './servers.js';
@@ -69,9 +69,9 @@ function warnOnStderr(warning: string): void {
   process.stderr.write(`novarpc: warning: ${warning}\n`);
 }
 
-async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput): Promise<void> {
+async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput, all = false): Promise<void> {
   const separate = services.length === 1;
-  const { config, warnings } = configFor(command, defaults, { requireDatabase: separate ? 'bus' : 'never', runsApi: services.includes('api') }, () => {});
+  const { config, warnings } = configFor(command, defaults, { requireDatabase: separate ? 'bus' : 'never', runsApi: services.includes('api') || services.includes('ha-api') }, () => {});
   const format = (command.opts().logFormat as LogFormat | undefined) ?? defaultLogFormat(process.stdout);
   const logger = createLogger({ level: config.logLevel, base: { pid: process.pid }, format });
   for (const warning of warnings) logger.warn(warning);
@@ -79,9 +79,10 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   logger.info({ services, host: config.host, transport: redactUrlPasswords(config.transportUrl), database: redactUrlPasswords(config.databaseConnection), ...(config.notificationTransportUrl ? { notifications: redactUrlPasswords(config.notificationTransportUrl) } : {}) }, 'starting');
   const startup = exitOnSignalDuringStartup(logger);
-  const tracing = await startTracingSdk(process.env, processNameOf(services));
+  const withHa = all && config.ha.enabled ? [...services, ...HA_SERVICE_NAMES] : services;
+  const tracing = await startTracingSdk(process.env, processNameOf(withHa));
   if (tracing) logger.info({ exporter: process.env.OTEL_TRACES_EXPORTER }, 'OpenTelemetry tracing on');
-  const runtime = await launch({ config, services, logger });
+  const runtime = await launch({ config, services: withHa, logger });
   const stop = async () => {
     await runtime.stop();
     await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
@@ -90,6 +91,7 @@ async function serve(command: Command, services: ServiceName[], defaults: Servic
   const stopped = runUntilSignal({ stop }, config.gracefulShutdownTimeout, logger);
   startup.dispose();
   if (runtime.apiUrl) logger.info({ url: `${runtime.apiUrl}/v2.1` }, 'Compute API listening');
+  if (runtime.haApiUrl) logger.info({ url: `${runtime.haApiUrl}/v1` }, 'instance HA API listening');
   await stopped;
 }
 
@@ -125,12 +127,15 @@ export function buildProgram(): Command {
     ['scheduler', 'Run the scheduler worker (topic scheduler).', ['scheduler'], worker],
     ['compute', 'Run a compute worker with the fake driver (topic compute.<host>).', ['compute'], worker],
     ['network', 'Run the network worker (topic network).', ['network'], worker],
-    ['all', 'Run every service in this process.', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
+    ['ha-api', 'Run the instance HA API (Masakari v1) over HTTP on [ha] listen_port.', ['ha-api'], worker],
+    ['ha-engine', 'Run the instance HA engine (topic [ha] topic): recovery workflows driving the Compute API.', ['ha-engine'], worker],
+    ['hostmonitor', 'Report compute hosts whose heartbeat is older than [ha] host_down_time to the instance HA API.', ['hostmonitor'], worker],
+    ['all', 'Run every service in this process (with [ha] enabled, the instance HA API, engine and a host monitor too).', ['network', 'scheduler', 'compute', 'api'], { autoMigrate: true }],
   ];
   for (const [name, help, services, defaults] of describe) {
     const command = withSettings(program.command(name).description(help))
       .addOption(new Option('--log-format <format>', 'pretty (human lines) or json (one object per line). Default: pretty when stdout is a terminal, else json').choices(LOG_FORMATS));
-    command.action(async () => serve(command, services, defaults));
+    command.action(async () => serve(command, services, defaults, name === 'all'));
   }
 
   const demo = withSettings(program.command('demo').description('Boot servers end to end in one process and show each one\'s journey.'))

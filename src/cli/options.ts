@@ -12,9 +12,10 @@ export type OptionKind = 'string' | 'int' | 'float' | 'bool' | 'list';
 /**
  * What an option is for; a command's `--help` lists only the scopes it uses.
  * `log`: every command; `bus`: the message bus; `db`: the database; `service`: every
- * long-running service; `check`: the health check; `api`, `scheduler`, `compute`, `network`: one service.
+ * long-running service; `check`: the health check; `api`, `scheduler`, `compute`, `network`: one service;
+ * `ha`: the instance HA services.
  */
-export type OptionScope = 'log' | 'bus' | 'db' | 'service' | 'check' | 'api' | 'scheduler' | 'compute' | 'network';
+export type OptionScope = 'log' | 'bus' | 'db' | 'service' | 'check' | 'api' | 'scheduler' | 'compute' | 'network' | 'ha';
 
 /** The scopes each command uses. */
 export const COMMAND_SCOPES: Readonly<Record<string, readonly OptionScope[]>> = {
@@ -22,7 +23,10 @@ export const COMMAND_SCOPES: Readonly<Record<string, readonly OptionScope[]>> = 
   scheduler: ['log', 'bus', 'db', 'service', 'scheduler'],
   compute: ['log', 'bus', 'db', 'service', 'compute'],
   network: ['log', 'bus', 'db', 'service', 'network'],
-  all: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute', 'network'],
+  'ha-api': ['log', 'bus', 'db', 'service', 'api', 'ha'],
+  'ha-engine': ['log', 'bus', 'db', 'service', 'ha'],
+  hostmonitor: ['log', 'bus', 'db', 'service', 'ha'],
+  all: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute', 'network', 'ha'],
   demo: ['log', 'bus', 'db', 'service', 'api', 'scheduler', 'compute', 'network'],
   'db-sync': ['log', 'db'],
   check: ['log', 'db', 'check'],
@@ -59,6 +63,9 @@ const api = <K extends keyof NonNullable<ServiceConfigInput['api']>>(key: K) => 
 };
 const identity = <K extends keyof NonNullable<ServiceConfigInput['identity']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['identity']>[K]) => {
   config.identity = { ...config.identity, [key]: value };
+};
+const ha = <K extends keyof NonNullable<ServiceConfigInput['ha']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['ha']>[K]) => {
+  config.ha = { ...config.ha, [key]: value };
 };
 const quota = <K extends keyof NonNullable<ServiceConfigInput['quota']>>(key: K) => (config: ServiceConfigInput, value: NonNullable<ServiceConfigInput['quota']>[K]) => {
   config.quota = { ...config.quota, [key]: value };
@@ -115,7 +122,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'api', key: 'auth_strategy', kind: 'string', scopes: ['api'], help: 'noauth2 (token "user:project"; user admin is admin), tokens (token_file) or keystone (tokens of the built-in /identity endpoint; needs [identity] users_file). Default noauth2.', apply: api('authStrategy') },
   { section: 'api', key: 'allow_insecure_noauth', kind: 'bool', scopes: ['api'], help: 'Allow noauth2 on a non-loopback listen address (anyone can act as admin). Default false.', apply: api('allowInsecureNoauth') },
   { section: 'api', key: 'token_file', kind: 'string', scopes: ['api'], help: 'For auth_strategy = tokens: lines "TOKEN USER PROJECT [admin]".', apply: api('tokenFile') },
-  { section: 'api', key: 'public_endpoint', kind: 'string', scopes: ['api'], help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
+  { section: 'api', key: 'public_endpoint', kind: 'string', scopes: ['api', 'ha'], help: 'Base URL the identity catalog lists (compute <base>/v2.1, image <base>/image, identity <base>/identity/v3). Default: the address each request came to.', apply: api('publicEndpoint') },
   { section: 'identity', key: 'users_file', kind: 'string', scopes: ['api'], help: 'Users of the built-in /identity endpoint: lines "USER PASSWORD PROJECT [admin]", PASSWORD plaintext or scrypt$salt$hash (novarpc identity hash-password). Empty: no identity endpoint.', apply: identity('usersFile') },
   { section: 'identity', key: 'token_expiration', kind: 'int', scopes: ['api'], help: 'Seconds an identity token lives. Default 3600.', apply: identity('tokenExpiration') },
   { section: 'quota', key: 'instances', kind: 'int', scopes: ['api'], help: 'Default servers per project (os-quota-sets overrides per project); -1 = unlimited (default). Nova: 10.', apply: quota('instances') },
@@ -123,10 +130,25 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'quota', key: 'ram', kind: 'int', scopes: ['api'], help: 'Default RAM (MB) per project; -1 = unlimited (default). Nova: 51200.', apply: quota('ram') },
   { section: 'api', key: 'bus_timeout', kind: 'float', scopes: ['api'], help: 'Seconds a request waits for the message bus before the API answers 503. Default 5.', apply: api('busTimeout') },
   { section: 'api', key: 'max_count', kind: 'int', scopes: ['api'], help: 'Most servers one create request may boot. Default 100.', apply: api('maxCount') },
-  { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: ['compute'], help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
-  { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: ['compute'], help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
+  { section: 'ha', key: 'enabled', kind: 'bool', scopes: ['ha'], help: 'novarpc all runs the instance HA API, engine and a host monitor; the catalog lists instance-ha. Default false.', apply: ha('enabled') },
+  { section: 'ha', key: 'listen', kind: 'string', scopes: ['ha'], help: 'Address the instance HA API listens on. Default 127.0.0.1.', apply: ha('listen') },
+  { section: 'ha', key: 'listen_port', kind: 'int', scopes: ['ha'], help: 'Port of the instance HA API. Default 15868.', apply: ha('port') },
+  { section: 'ha', key: 'public_endpoint', kind: 'string', scopes: ['ha'], help: 'Base URL the catalog lists for instance-ha (<base>/v1). Default: the API host on [ha] listen_port.', apply: ha('publicEndpoint') },
+  { section: 'ha', key: 'auth_url', kind: 'string', scopes: ['ha'], help: 'Identity v3 URL of the HA engine and monitors. Default <[api] public_endpoint>/identity/v3.', apply: ha('authUrl') },
+  { section: 'ha', key: 'username', kind: 'string', scopes: ['ha'], help: 'User the HA engine and monitors authenticate as (an admin). Default admin.', apply: ha('username') },
+  { section: 'ha', key: 'password', kind: 'string', scopes: ['ha'], help: 'Password of [ha] username.', apply: ha('password') },
+  { section: 'ha', key: 'project', kind: 'string', scopes: ['ha'], help: 'Project of [ha] username. Default admin.', apply: ha('project') },
+  { section: 'ha', key: 'topic', kind: 'string', scopes: ['ha'], help: 'RPC topic of the HA engine. Default ha_engine.', apply: ha('topic') },
+  { section: 'ha', key: 'host_down_time', kind: 'float', scopes: ['ha'], help: 'Seconds without a compute heartbeat before the host monitor reports the host. Default 60.', apply: ha('hostDownTime') },
+  { section: 'ha', key: 'monitor_interval', kind: 'float', scopes: ['ha'], help: 'Seconds between the host monitor looks. Default 1.', apply: ha('monitorInterval') },
+  { section: 'ha', key: 'engine_lease_time', kind: 'float', scopes: ['ha'], help: 'Seconds an engine holds a workflow without renewing; then another engine resumes it. Default 10.', apply: ha('engineLeaseTime') },
+  { section: 'ha', key: 'evacuate_timeout', kind: 'float', scopes: ['ha'], help: 'Seconds to wait for one evacuated server to be ACTIVE elsewhere. Default 90.', apply: ha('evacuateTimeout') },
+  { section: 'ha', key: 'evacuate_concurrency', kind: 'int', scopes: ['ha'], help: 'Servers evacuated at once. Default 3.', apply: ha('evacuateConcurrency') },
+  { section: 'ha', key: 'max_attempts', kind: 'int', scopes: ['ha'], help: 'Runs of one recovery workflow before it is failed. Default 3.', apply: ha('maxAttempts') },
+  { section: 'notifications', key: 'driver', alsoIn: NOTIFICATIONS, kind: 'string', scopes: ['compute', 'ha'], help: 'messagingv2 (send) or noop. Default messagingv2.', apply: top('notificationDriver') },
+  { section: 'notifications', key: 'topics', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'topics' }], kind: 'list', scopes: ['compute', 'ha'], help: 'Comma-separated notification topics. Default notifications.', apply: top('notificationTopics') },
   {
-    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: ['compute'],
+    section: 'notifications', key: 'transport_url', alsoIn: [{ section: 'oslo_messaging_notifications', key: 'transport_url' }], kind: 'string', scopes: ['compute', 'ha'],
     help: 'Message bus of the notifications when it is not transport_url. Default: transport_url.', apply: top('notificationTransportUrl'),
   },
   { section: 'fake_driver', key: 'spawn_time', kind: 'int', scopes: ['compute'], help: 'Milliseconds each fake hypervisor operation takes. Default 0.', apply: fake('spawnTimeMs') },

@@ -21,10 +21,17 @@ function aliasesOf(name: string): string[] {
     .map(([alias]) => alias);
 }
 
+/**
+ * Transport options accepted so nova.conf values can be copied into a URL, but with no
+ * effect on novarpc (amqplib keeps its own heartbeat schedule): in nova.conf they are
+ * reported as read and not used.
+ */
+const NO_EFFECT = new Set(['heartbeat_rate']);
+
 /** Every transport option as an `[oslo_messaging_rabbit]` setting (INI only: flags and env set them through the URL). */
 export function osloRabbitOptions(): OptionDef[] {
   const defs: OptionDef[] = Object.entries(OPTION_SPECS)
-    .filter(([name]) => !DEFAULT_SECTION_TRANSPORT.has(name))
+    .filter(([name]) => !DEFAULT_SECTION_TRANSPORT.has(name) && !NO_EFFECT.has(name))
     .map(([name, spec]) => ({
       section: 'oslo_messaging_rabbit',
       key: name,
@@ -54,8 +61,7 @@ export function osloRabbitOptions(): OptionDef[] {
  */
 export const KNOWN_UNUSED: Readonly<Record<string, readonly string[]>> = {
   oslo_messaging_rabbit: [
-    'heartbeat_rate', 'heartbeat_in_pthread', 'direct_mandatory_flag', 'use_queue_manager', 'hostname', 'processname',
-    'rabbit_stream_fanout', 'rabbit_transient_quorum_queue', 'kombu_compression', 'ssl_version',
+    'heartbeat_rate', 'heartbeat_in_pthread', 'kombu_compression', 'ssl_version',
   ],
   oslo_messaging_notifications: ['retry'],
   database: [

@@ -14,6 +14,9 @@ import { fixedIpFunctions } from './fixed-ips.js';
 import { flavorExtraFunctions } from './flavor-extras.js';
 import { floatingIpFunctions } from './floating-ips.js';
 import { flavorFunctions } from './flavors.js';
+import { haNotificationFunctions } from './ha-notifications.js';
+import { haSegmentFunctions } from './ha-segments.js';
+import { haWorkflowFunctions } from './ha-workflows.js';
 import { identityTokenFunctions } from './identity-tokens.js';
 import { imageFunctions } from './images.js';
 import { instanceActionFunctions } from './instance-actions.js';
@@ -49,6 +52,9 @@ export interface DbResources {
   readonly securityGroups: Bound<typeof securityGroupFunctions>;
   readonly floatingIps: Bound<typeof floatingIpFunctions>;
   readonly instanceTags: Bound<typeof instanceTagFunctions>;
+  readonly haSegments: Bound<typeof haSegmentFunctions>;
+  readonly haNotifications: Bound<typeof haNotificationFunctions>;
+  readonly haWorkflows: Bound<typeof haWorkflowFunctions>;
 }
 
 /** Schema migrations of a Db. */
@@ -151,6 +157,9 @@ function bindResources(session: DbSession): DbResources {
     securityGroups: bindResource(session, securityGroupFunctions),
     floatingIps: bindResource(session, floatingIpFunctions),
     instanceTags: bindResource(session, instanceTagFunctions),
+    haSegments: bindResource(session, haSegmentFunctions),
+    haNotifications: bindResource(session, haNotificationFunctions),
+    haWorkflows: bindResource(session, haWorkflowFunctions),
   };
 }
 

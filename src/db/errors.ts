@@ -23,7 +23,11 @@ export type DbResource =
   | 'FloatingIp'
   | 'FloatingIpPool'
   | 'Port'
-  | 'Tag';
+  | 'Tag'
+  | 'HaSegment'
+  | 'HaHost'
+  | 'HaNotification'
+  | 'HaVmove';
 
 /** Every code a db error can carry. */
 export type DbErrorCode =

@@ -46,3 +46,6 @@ export * from './key-pairs.js';
 export * from './security-groups.js';
 export * from './floating-ips.js';
 export * from './instance-tags.js';
+export * from './ha-segments.js';
+export * from './ha-notifications.js';
+export * from './ha-workflows.js';

@@ -120,7 +120,7 @@ export class RpcClient {
       this.request(context, method, args, { msgId, replyQueue, callMonitorTimeout: this.options.callMonitorTimeout ?? null }),
       this.transport.options.max_message_size,
     );
-    // Registered before the publish; its promise is made only when awaited below, so a
+    // Registered before the publish; its promise is made only when raced below, so a
     // failure while the publish is being confirmed is never an unhandled rejection.
     const pending = replies.wait(msgId, timing, { topic, server: this.target.server, method });
     let publishOptions = timing.publish;
@@ -133,8 +133,11 @@ export class RpcClient {
       const headers = tracing.headersOf(callSpan);
       if (headers !== undefined) publishOptions = { ...publishOptions, headers };
     }
+    const published = this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, publishOptions);
     try {
-      await this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, publishOptions);
+      // The call ends at its own timeout (or its reply, or the reply connection's loss)
+      // even while the broker has not confirmed the request yet (blocked, no quorum).
+      await Promise.race([published, pending.promise]);
     } catch (error) {
       pending.cancel();
       throw error;
@@ -150,7 +153,9 @@ export class RpcClient {
     const headers = tracing.headersOf(publishSpan);
     try {
       try {
-        await endWith(publishSpan, this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...this.callTiming.publish, headers } : this.callTiming.publish));
+        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...this.callTiming.publish, headers } : this.callTiming.publish);
+        // As an untraced call: its timeout or reply ends it even before the broker confirms.
+        await Promise.race([endWith(publishSpan, published), pending.promise]);
       } catch (error) {
         pending.cancel();
         throw error;

@@ -25,9 +25,25 @@ export const OPTION_SPECS = {
   rabbit_quorum_delivery_limit: { kind: 'int', default: 0, min: 0 },
   rabbit_quorum_max_memory_length: { kind: 'int', default: 0, min: 0 },
   rabbit_quorum_max_memory_bytes: { kind: 'int', default: 0, min: 0 },
+  /** novarpc: x-quorum-initial-group-size of quorum queues; 0 leaves it to the broker (all nodes). */
+  rabbit_quorum_initial_group_size: { kind: 'int', default: 0, min: 0 },
+  /** oslo 14.7+: reply and fanout queues as quorum queues (durable, with x-expires). */
+  rabbit_transient_quorum_queue: { kind: 'bool', default: false },
+  /** oslo 14.7+: one durable stream `<topic>_fanout` per topic instead of a fanout queue per server. */
+  rabbit_stream_fanout: { kind: 'bool', default: false },
+  /** oslo 14.7+: reply/fanout queue names `<host>:<process>:<n>` instead of uuids. */
+  use_queue_manager: { kind: 'bool', default: false },
+  /** Host name in queue-manager names; empty means the machine's host name. */
+  hostname: { kind: 'string', default: '' },
+  /** Process name in queue-manager names; empty means the script's base name. */
+  processname: { kind: 'string', default: '' },
   rabbit_transient_queues_ttl: { kind: 'int', default: 1800, min: 1 },
   rabbit_qos_prefetch_count: { kind: 'int', default: 0, min: 0 },
   heartbeat_timeout_threshold: { kind: 'int', default: 60, min: 0 },
+  /** Accepted for nova.conf compatibility; amqplib checks heartbeats on its own schedule (timeout / 2). */
+  heartbeat_rate: { kind: 'int', default: 3, min: 1 },
+  /** Replies are published mandatory (a missing reply queue is noticed and retried until the call's timeout). */
+  direct_mandatory_flag: { kind: 'bool', default: true },
   rabbit_retry_interval: { kind: 'float', default: 1, min: 0 },
   rabbit_retry_backoff: { kind: 'float', default: 2, min: 0 },
   rabbit_interval_max: { kind: 'float', default: 30, min: 0 },
@@ -90,10 +106,40 @@ export function resolveOptions(...inputs: Array<Record<string, unknown> | undefi
     }
   }
   const resolved = options as TransportOptions;
-  if (resolved.rabbit_ha_queues && resolved.rabbit_quorum_queue) {
-    throw new InvalidTransportUrl('rabbit_ha_queues and rabbit_quorum_queue cannot both be true');
-  }
+  validateCombination(resolved);
   return resolved;
+}
+
+/** Option combinations oslo.messaging refuses, and novarpc's own delivery-limit rule. */
+function validateCombination(options: TransportOptions): void {
+  const fail = (why: string): never => {
+    throw new InvalidTransportUrl(why);
+  };
+  if (options.rabbit_ha_queues && options.rabbit_quorum_queue) fail('rabbit_ha_queues and rabbit_quorum_queue cannot both be true');
+  if (options.rabbit_ha_queues && options.rabbit_transient_quorum_queue) {
+    fail('rabbit_ha_queues and rabbit_transient_quorum_queue cannot both be true (mirrored or quorum queues, not both)');
+  }
+  if (options.rabbit_stream_fanout && options.rabbit_qos_prefetch_count <= 0) {
+    fail('rabbit_stream_fanout needs rabbit_qos_prefetch_count > 0 (RabbitMQ streams need a prefetch), as oslo.messaging requires');
+  }
+  if (options.rabbit_stream_fanout && !options.rabbit_transient_quorum_queue) {
+    fail('rabbit_stream_fanout needs rabbit_transient_quorum_queue=true (the fanout exchange is then durable), as oslo.messaging requires');
+  }
+  if (options.enable_cancel_on_failover && (options.rabbit_quorum_queue || options.rabbit_transient_quorum_queue)) {
+    fail(
+      'enable_cancel_on_failover (x-cancel-on-ha-failover) applies to classic mirrored queues only: RabbitMQ refuses it ' +
+        'on quorum queues (406); set rabbit_quorum_queue=false and rabbit_transient_quorum_queue=false, or leave it off',
+    );
+  }
+  const limit = options.rabbit_quorum_delivery_limit;
+  const quorum = options.rabbit_quorum_queue || options.rabbit_transient_quorum_queue;
+  if (quorum && limit > 0 && options.max_delivery_attempts > limit) {
+    fail(
+      `max_delivery_attempts (${options.max_delivery_attempts}) must not exceed rabbit_quorum_delivery_limit (${limit}): ` +
+        'past its limit the broker drops a message silently (oslo declares no dead-letter exchange), ' +
+        'so novarpc must move it to its dead-letter queue first',
+    );
+  }
 }
 
 function coerce(name: string, spec: OptionSpec, value: unknown): boolean | number | string {

@@ -60,6 +60,38 @@ export interface IdentityConfig {
   tokenExpiration: number;
 }
 
+/** Instance HA (`[ha]`): the Masakari-style API, engine and host monitor. */
+export interface HaConfig {
+  /** Whether `novarpc all` runs the HA API, engine and a host monitor, and the catalog lists `instance-ha`. */
+  enabled: boolean;
+  /** Address the HA API listens on. */
+  listen: string;
+  /** Port of the HA API (Masakari's 15868); 0 picks a free one. */
+  port: number;
+  /** Base URL the catalog lists for `instance-ha` (`<base>/v1`); '' = the API's host on `port`. */
+  publicEndpoint: string;
+  /** Identity v3 URL of the engine and monitors; '' = `<[api] public_endpoint>/identity/v3`. */
+  authUrl: string;
+  /** Credentials the engine and monitors authenticate with (an admin). */
+  username: string;
+  password: string;
+  project: string;
+  /** RPC topic of the engine (Masakari's `ha_engine`). */
+  topic: string;
+  /** Seconds without a compute heartbeat before the host monitor reports the host down. */
+  hostDownTime: number;
+  /** Seconds between the host monitor's looks at the heartbeats. */
+  monitorInterval: number;
+  /** Seconds an engine's claim on a workflow lasts without renewal; a dead engine's work is resumed after it. */
+  engineLeaseTime: number;
+  /** Seconds the engine waits for one evacuated server to be ACTIVE on another host. */
+  evacuateTimeout: number;
+  /** Servers evacuated at once. */
+  evacuateConcurrency: number;
+  /** Runs of one workflow before it is `failed` (an `error` is retried). */
+  maxAttempts: number;
+}
+
 /** The RPC topic of each service. */
 export interface ServiceTopics {
   scheduler: string;
@@ -124,6 +156,7 @@ export interface ServiceConfig {
   identity: IdentityConfig;
   quota: QuotaConfig;
   fakeDriver: FakeDriverConfig;
+  ha: HaConfig;
   /** Address of the Prometheus `/metrics` endpoint (`[metrics] listen`). */
   metricsListen: string;
   /** Its port (`[metrics] listen_port`); unset = no endpoint and no metrics, 0 = a free port. */
@@ -131,8 +164,9 @@ export interface ServiceConfig {
 }
 
 /** A partial config: any field, nested ones partially. */
-export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'quota'>> & {
+export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver' | 'topics' | 'identity' | 'quota' | 'ha'>> & {
   quota?: Partial<QuotaConfig>;
+  ha?: Partial<HaConfig>;
   topics?: Partial<ServiceTopics>;
   api?: Partial<ApiConfig>;
   identity?: Partial<IdentityConfig>;
@@ -172,6 +206,28 @@ export function defaultServiceConfig(): ServiceConfig {
     quota: { instances: -1, cores: -1, ram: -1 },
     fakeDriver: { spawnTimeMs: 0, failSpawn: false, memoryMb: 800000, vcpus: 1000, localGb: 600000 },
     metricsListen: '127.0.0.1',
+    ha: defaultHaConfig(),
+  };
+}
+
+/** The `[ha]` defaults. */
+export function defaultHaConfig(): HaConfig {
+  return {
+    enabled: false,
+    listen: '127.0.0.1',
+    port: 15868,
+    publicEndpoint: '',
+    authUrl: '',
+    username: 'admin',
+    password: '',
+    project: 'admin',
+    topic: 'ha_engine',
+    hostDownTime: 60,
+    monitorInterval: 1,
+    engineLeaseTime: 10,
+    evacuateTimeout: 90,
+    evacuateConcurrency: 3,
+    maxAttempts: 3,
   };
 }
 
@@ -187,6 +243,7 @@ export function resolveServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     identity: { ...defaults.identity, ...defined(input.identity) },
     quota: { ...defaults.quota, ...defined(input.quota) },
     fakeDriver: { ...defaults.fakeDriver, ...defined(input.fakeDriver) },
+    ha: { ...defaults.ha, ...defined(input.ha) },
     topics: { ...defaults.topics, ...defined(input.topics) },
   } as ServiceConfig;
 }

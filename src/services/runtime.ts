@@ -9,6 +9,9 @@ import type { Logger } from '../log/logger.js';
 import { getTransport, InvalidArguments, type MemoryBus, type Transport, type TransportConfig } from '../rpc/index.js';
 import { ApiManager } from './api/manager.js';
 import { ComputeManager } from './compute/manager.js';
+import { HaApiManager } from './ha/api/manager.js';
+import { HaEngineManager } from './ha/engine/manager.js';
+import { HostMonitorManager } from './ha/monitor/hostmonitor.js';
 import type { ServiceConfig } from './config.js';
 import { NetworkManager } from './network/manager.js';
 import { SchedulerManager } from './scheduler/manager.js';
@@ -16,7 +19,9 @@ import { Service, type Manager } from './service.js';
 import { startTelemetry, type Telemetry } from './telemetry/runtime-telemetry.js';
 
 /** The services a process can run. */
-export const SERVICE_NAMES = ['api', 'scheduler', 'network', 'compute'] as const;
+export const SERVICE_NAMES = ['api', 'scheduler', 'network', 'compute', 'ha-api', 'ha-engine', 'hostmonitor'] as const;
+/** The instance HA services, which `novarpc all` adds when `[ha] enabled`. */
+export const HA_SERVICE_NAMES: readonly ServiceName[] = ['ha-engine', 'ha-api', 'hostmonitor'];
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** What to launch. */
@@ -38,6 +43,8 @@ export interface Runtime {
   readonly db: Db;
   /** The API's `http://host:port`, when the API runs here. */
   readonly apiUrl: string | undefined;
+  /** The instance HA API's `http://host:port`, when it runs here. */
+  readonly haApiUrl: string | undefined;
   /** The compute managers running here, by host. */
   readonly computes: ReadonlyMap<string, ComputeManager>;
   /** The process's metrics registry and `/metrics` URL, when `[metrics] listen_port` is set. */
@@ -75,12 +82,13 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   const services: Service[] = [];
   const computes = new Map<string, ComputeManager>();
   let api: ApiManager | undefined;
+  let haApi: HaApiManager | undefined;
   const add = (name: string, host: string, manager: Manager) => {
     const serviceLogger = logger.child({ service: name, host });
     services.push(new Service({ manager, config: { ...config, host }, transport, db, logger: serviceLogger }));
   };
   const deps = (host: string, name: string) => ({ db, transport, config: { ...config, host }, logger: logger.child({ service: name, host }) });
-  const order: ServiceName[] = ['network', 'scheduler', 'compute', 'api'];
+  const order: ServiceName[] = ['network', 'scheduler', 'compute', 'api', 'ha-engine', 'ha-api', 'hostmonitor'];
   for (const name of order.filter((candidate) => options.services.includes(candidate))) {
     if (name === 'network') add(name, config.host, new NetworkManager({ ...deps(config.host, name), topic: config.topics.network }));
     if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
@@ -95,6 +103,12 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
       api = new ApiManager(deps(config.host, name));
       add(name, config.host, api);
     }
+    if (name === 'ha-engine') add(name, config.host, new HaEngineManager(deps(config.host, name)));
+    if (name === 'ha-api') {
+      haApi = new HaApiManager(deps(config.host, name));
+      add(name, config.host, haApi);
+    }
+    if (name === 'hostmonitor') add(name, config.host, new HostMonitorManager(deps(config.host, name)));
   }
   const stop = async () => {
     for (const service of [...services].reverse()) await service.stop();
@@ -109,7 +123,7 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, services, transport, db, apiUrl: api?.url, computes, telemetry, stop };
+  return { config, services, transport, db, apiUrl: api?.url, haApiUrl: haApi?.url, computes, telemetry, stop };
 }
 
 /** The transport of a config: its URL, control exchange and call timeout. */

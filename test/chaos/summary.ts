@@ -4,6 +4,8 @@
 export interface ScenarioRow {
   scenario: string;
   sent: number;
+  /** Sends the broker confirmed (when the scenario counts them). */
+  confirmed?: number;
   processed: number;
   lost: number;
   duplicated: number;
@@ -22,10 +24,11 @@ export class ChaosSummary {
 
   print(): void {
     if (this.rows.length === 0) return;
-    const header = ['scenario', 'sent', 'processed', 'lost', 'duplicated', 'recovery s', 'notes'];
+    const header = ['scenario', 'sent', 'confirmed', 'processed', 'lost', 'duplicated', 'recovery s', 'notes'];
     const cells = this.rows.map((row) => [
       row.scenario,
       String(row.sent),
+      row.confirmed === undefined ? '' : String(row.confirmed),
       String(row.processed),
       String(row.lost),
       String(row.duplicated),

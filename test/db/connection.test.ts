@@ -93,7 +93,7 @@ describe('connecting at start-up', () => {
     try {
       expect(db.dialect).toBe('sqlite');
       expect(db.description).toBe('in-memory SQLite database');
-      expect(await db.migrations.currentVersion()).toBe('013');
+      expect(await db.migrations.currentVersion()).toBe('020');
     } finally {
       await db.close();
     }

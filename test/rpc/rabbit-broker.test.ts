@@ -9,6 +9,7 @@ import * as amqp from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { getTransport, RequestContext, RpcClient, RpcServer, TransportError } from '../../src/rpc/index.js';
+import { closeConnections } from '../support/broker-admin.js';
 import { rabbitBusFactory, toAmqpUrl, waitFor, type TestBus } from '../support/harness.js';
 import { brokerUrl } from '../support/services.js';
 
@@ -262,14 +263,3 @@ describe('RabbitMQ driver', () => {
     expect(lines.join('')).toMatch(/cannot connect to the broker/);
   });
 });
-
-/** Closes the broker connections whose client-given name contains `needle`. */
-async function closeConnections(needle: string): Promise<void> {
-  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_connections', 'pid', 'client_properties']);
-  const pids = stdout
-    .split('\n')
-    .filter((line) => line.includes(needle))
-    .map((line) => line.split('\t')[0]!.trim());
-  if (pids.length === 0) throw new Error(`no broker connection named like ${needle}`);
-  for (const pid of pids) await run('rabbitmqctl', ['close_connection', pid, 'closed by test']);
-}

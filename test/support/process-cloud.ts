@@ -21,7 +21,7 @@ export interface ProcessCloudOptions {
   /** A database made by the caller (e.g. with a user of its own). */
   database?: { url: string; drop(): Promise<void> };
   computes?: string[];
-  /** Extra `key = value` lines per section (DEFAULT, database, api, fake_driver). */
+  /** Extra `key = value` lines per section (DEFAULT, database, api, fake_driver, or any other such as identity, ha). */
   settings?: Record<string, Record<string, string | number | boolean>>;
   /** Admin token for the readiness check. Default admin:project-a (noauth2). */
   adminToken?: string;
@@ -87,11 +87,18 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
     notifications: { driver: 'noop', ...options.settings?.notifications },
     fake_driver: { ...options.settings?.fake_driver },
   };
+  for (const [name, values] of Object.entries(options.settings ?? {})) sections[name] ??= { ...values };
   const configFile = join(dir, 'nova.conf');
   await writeFile(configFile, Object.entries(sections).map(([name, values]) => [`[${name}]`, ...Object.entries(values).map(([k, v]) => `${k} = ${v}`), ''].join('\n')).join('\n'));
   const endpoint = `http://127.0.0.1:${port}/v2.1`;
   const workers = new Map<string, Worker>();
-  const argsOf = (name: string) => (name.startsWith('compute-') ? ['compute', '--host', name.slice('compute-'.length)] : [name, '--host', `${name}-host`]);
+  const argsOf = (name: string) => {
+    if (name.startsWith('compute-')) return ['compute', '--host', name.slice('compute-'.length)];
+    // ha-engine-1, hostmonitor-2: several of a kind, each its own host name.
+    const numbered = /^(ha-engine|hostmonitor)-\w+$/.exec(name);
+    if (numbered) return [numbered[1]!, '--host', name];
+    return [name, '--host', `${name}-host`];
+  };
   const start = (name: string) => {
     const worker = startWorker(name, [...argsOf(name), '--config-file', configFile], options.workerEnv?.(name) ?? {});
     workers.set(name, worker);
@@ -102,15 +109,7 @@ export async function startProcessCloud(options: ProcessCloudOptions): Promise<P
     const headers: Record<string, string> = {};
     if (token) headers['x-auth-token'] = token;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${endpoint}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, text, body: parsed };
+    return readAnswer(await fetch(`${endpoint}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
   };
   const boot = async (name: string, extra: Record<string, unknown> = {}, token?: string) => {
     const answer = await request('POST', '/servers', { server: { name, imageRef: IMAGE, flavorRef: '1', ...extra } }, token);
@@ -156,6 +155,18 @@ async function waitUntilUp(request: ProcessCloud['request'], workers: Map<string
     if (Date.now() > deadline) throw new Error(`services not up: ${up?.text}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** A response's status, text and JSON body (undefined when it is not JSON). */
+export async function readAnswer(response: Response): Promise<HttpAnswer> {
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, text, body: parsed };
 }
 
 /** Statuses of servers by id, read as admin. */

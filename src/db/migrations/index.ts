@@ -18,6 +18,7 @@ import { keypairsAndSecurityGroups } from './010_keypairs_and_security_groups.js
 import { floatingIpsAndPorts } from './011_floating_ips_and_ports.js';
 import { instanceLockAndKey } from './012_instance_lock_and_key.js';
 import { instanceTags } from './013_instance_tags.js';
+import { instanceHa } from './020_instance_ha.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly DbMigration[] = [
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly DbMigration[] = [
   floatingIpsAndPorts,
   instanceLockAndKey,
   instanceTags,
+  instanceHa,
 ];
 
 /** The tables the migrations create. */
@@ -60,6 +62,12 @@ export const MIGRATED_TABLES: readonly string[] = [
   'security_group_instance_association',
   'floating_ips',
   'tags',
+  'ha_failover_segments',
+  'ha_hosts',
+  'ha_notifications',
+  'ha_failure_claims',
+  'ha_workflow_steps',
+  'ha_vmoves',
 ];
 
 /** A knex migration source serving {@link MIGRATIONS}. */

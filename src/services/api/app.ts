@@ -4,14 +4,14 @@
  * RequestContext's and so travels through every RPC hop and log line. Errors are the
  * Compute API's JSON fault bodies; stack traces stay in the log.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
-import { generateRequestId } from '../../rpc/index.js';
 import type { ServiceConfig } from '../config.js';
 import type { Authenticator } from './auth.js';
 import type { ComputeApi } from './compute-api.js';
 import { ApiFault, faultBody, toFault } from './faults.js';
+import { createApiServer } from './http-server.js';
 import { identityRoutes } from './identity/routes.js';
 import type { IdentityService } from './identity/tokens.js';
 import { imageRoutes } from './image/routes.js';
@@ -44,31 +44,7 @@ const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 /** Builds the fastify app (not listening yet). */
 export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    genReqId: () => generateRequestId(),
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
-    requestIdHeader: false,
-    bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
-    // Router errors (a path segment over maxParamLength, a URL that does not decode)
-    // answer in the Compute API's fault shape too: an overlong id is simply not found.
-    frameworkErrors: (error, _request, reply) => {
-      const tooLong = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
-      const status = tooLong ? 404 : 400;
-      void (reply as FastifyReply).code(status).send(faultBody(status, tooLong ? 'The resource could not be found.' : 'Malformed request URL.'));
-    },
-  });
-  app.decorateRequest('novaContext', null);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new ApiFault(400, `Malformed request body: ${(error as Error).message}`), undefined);
-    }
-  });
+  const app = createApiServer(deps.logger);
   app.decorateRequest('microversion', null as unknown as Microversion);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
@@ -91,7 +67,8 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
     );
   const publicEndpoint = deps.config.api.publicEndpoint;
   void app.register(computeVersionRoutes);
-  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint }), { prefix: '/identity' });
+  const extraCatalog = deps.config.ha.enabled ? instanceHaCatalog(deps.config) : undefined;
+  if (deps.identity) void app.register(identityRoutes({ identity: deps.identity, publicEndpoint, extraCatalog }), { prefix: '/identity' });
   void app.register(imageRoutes({ db: deps.db, authenticate, publicEndpoint }), { prefix: '/image' });
   const compute = async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (request, reply) => applyMicroversion(request, reply));
@@ -118,6 +95,15 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
   void app.register(compute, { prefix: '/v2.1' });
   void app.register(compute, { prefix: '/v2.1/:project_id' });
   return app;
+}
+
+/** The catalog's `instance-ha` entry: `[ha] public_endpoint`, or the API's host on `[ha] listen_port`, then /v1. */
+function instanceHaCatalog(config: ServiceConfig) {
+  return (base: string) => {
+    const url = new URL(base);
+    const haBase = (config.ha.publicEndpoint || `${url.protocol}//${url.hostname}:${config.ha.port}`).replace(/\/+$/, '');
+    return [{ type: 'instance-ha', name: 'masakari', url: `${haBase}/v1` }];
+  };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -48,9 +48,7 @@ export class ApiManager implements Manager {
       config,
       logger,
     });
-    const identity = config.identity.usersFile
-      ? new IdentityService({ db, users: loadUsersFile(config.identity.usersFile), tokenExpiration: config.identity.tokenExpiration })
-      : undefined;
+    const identity = identityServiceOf(config, db);
     this.app = buildApiApp({ api, db, config, logger, authenticate: authenticator(config, identity), identity });
     const metrics = CloudMetrics.of(transport);
     if (metrics) meterHttp(this.app, metrics);
@@ -82,6 +80,12 @@ export class ApiManager implements Manager {
   private get config(): ServiceConfig {
     return this.deps.config;
   }
+}
+
+/** The built-in Identity endpoint's service, when `[identity] users_file` is set. */
+export function identityServiceOf(config: ServiceConfig, db: Db): IdentityService | undefined {
+  if (!config.identity.usersFile) return undefined;
+  return new IdentityService({ db, users: loadUsersFile(config.identity.usersFile), tokenExpiration: config.identity.tokenExpiration });
 }
 
 /** The authenticator the config asks for. */

@@ -64,6 +64,11 @@ export class FakeDriver {
     };
   }
 
+  /** Uuids of the servers the hypervisor holds. */
+  uuids(): string[] {
+    return [...this.servers.keys()];
+  }
+
   /** Number of servers the hypervisor runs. */
   get count(): number {
     return this.servers.size;

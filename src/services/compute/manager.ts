@@ -3,7 +3,7 @@
  * reports the host's capacity to compute_nodes (and to the schedulers, by fanout), and
  * puts builds stuck longer than `instance_build_timeout` in ERROR.
  */
-import type { Db } from '../../db/index.js';
+import { isDbError, type Db } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import { buildEndpoint, createContractClient, type ContractHandlers } from '../../rpc/contract.js';
 import { Notifier, type Endpoint, type RequestContext, type Transport } from '../../rpc/index.js';
@@ -104,13 +104,35 @@ export class ComputeManager implements Manager {
 
   /** Reports the host's capacity before the service starts consuming. */
   async init(context: RequestContext): Promise<void> {
+    await this.destroyEvacuatedInstances(context);
     await this.updateAvailableResource(context);
+  }
+
+  /**
+   * Destroys the guests this hypervisor still holds for servers that now belong to
+   * another host (evacuated while this host was down) or no longer exist, as Nova's
+   * compute does on start: a host that comes back never resurrects what it lost.
+   */
+  async destroyEvacuatedInstances(context: RequestContext): Promise<string[]> {
+    const destroyed: string[] = [];
+    for (const uuid of this.driver.uuids()) {
+      const instance = await this.deps.db.instances.get(elevated(context), uuid).catch((error: unknown) => {
+        if (isDbError(error, 'InstanceNotFound')) return undefined;
+        throw error;
+      });
+      if (instance && instance.host === this.compute.host) continue;
+      await this.driver.destroy(uuid);
+      destroyed.push(uuid);
+      this.deps.logger.info({ instance_id: uuid, instance_host: instance?.host ?? null }, 'destroyed a guest that belongs to another host now (evacuated)');
+    }
+    return destroyed;
   }
 
   periodicTasks(): PeriodicTask[] {
     const { periodicInterval, instanceBuildTimeout } = this.deps.config;
     const tasks: PeriodicTask[] = [
       { name: 'update_available_resource', intervalSeconds: periodicInterval, run: (ctx) => this.updateAvailableResource(ctx, true) },
+      { name: 'destroy_evacuated_instances', intervalSeconds: periodicInterval, run: async (ctx) => void (await this.destroyEvacuatedInstances(ctx)) },
     ];
     if (instanceBuildTimeout > 0) {
       tasks.push({ name: 'check_instance_build_time', intervalSeconds: Math.min(periodicInterval, instanceBuildTimeout), run: (ctx) => this.checkBuildTime(ctx) });

@@ -12,9 +12,17 @@ import { CloudMetrics } from './cloud-metrics.js';
 import { meterStatements, traceStatements } from './db-hooks.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
 
-/** The process name of a set of services: the worker's binary, or `novarpc` for several. */
+/**
+ * The process name of a set of services (metrics' `process` label, default service.name):
+ * `nova-api`, `nova-scheduler`, `nova-compute`, `nova-network`; the HA services as
+ * Masakari names them (`masakari-api`, `masakari-engine`, `masakari-hostmonitor`);
+ * `novarpc` for several services in one process.
+ */
 export function processNameOf(services: readonly string[]): string {
-  return services.length === 1 ? `nova-${services[0]}` : 'novarpc';
+  if (services.length !== 1) return 'novarpc';
+  const service = services[0]!;
+  if (service === 'hostmonitor') return 'masakari-hostmonitor';
+  return service.startsWith('ha-') ? `masakari-${service.slice(3)}` : `nova-${service}`;
 }
 
 /** What the runtime needs to start telemetry once the transport and database are open. */

@@ -13,7 +13,7 @@ export function migrationSuite(fixture: DbFixture): void {
     it('create every table, drop them all on the way down, and create them again', async () => {
       const { db } = fixture;
       expect(await existingTables()).toEqual(MIGRATED_TABLES);
-      expect(await db.migrations.currentVersion()).toBe('013');
+      expect(await db.migrations.currentVersion()).toBe('020');
 
       const reverted = await db.migrations.rollbackAll();
       expect(reverted).toEqual(MIGRATIONS.map((m) => m.name).reverse());

@@ -5,7 +5,6 @@
  */
 import type { Channel, ConfirmChannel } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
-import { uuidHex } from '../../wire/messages.js';
 import type { TransportOptions } from '../../transport-options.js';
 import type { ParsedTransportUrl } from '../../transport-url.js';
 import type { DeliveryHandler, Driver, Listener, MessageHeaders, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
@@ -14,7 +13,8 @@ import { Consumer } from './consumer.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
 import { Publisher, type Declaration } from './publisher.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
-import { consumerArguments, controlExchange, fanoutExchange, transientQueue, workQueue } from './topology.js';
+import { QueueNamer } from './queue-names.js';
+import { consumerArguments, controlExchange, fanoutExchange, fanoutStream, transientQueue, workQueue } from './topology.js';
 
 /** RabbitMQ transport driver. */
 export class AmqpDriver implements Driver {
@@ -26,6 +26,7 @@ export class AmqpDriver implements Driver {
   private readonly consumers = new Set<Consumer>();
   private replyQueue: Promise<string> | undefined;
   private readonly declarationCache = new Map<string, readonly Declaration[]>();
+  private readonly names: QueueNamer;
 
   constructor(
     private readonly url: ParsedTransportUrl,
@@ -33,6 +34,7 @@ export class AmqpDriver implements Driver {
     private readonly logger: Logger,
     private readonly metrics?: RpcMetrics,
   ) {
+    this.names = new QueueNamer(options);
     this.publishConnection = this.newConnection('publish');
     this.publisher = new Publisher(this.publishConnection, options, logger, metrics);
     this.deadLetters = new AmqpDeadLetterQueue(options.dead_letter_queue, this.publisher, this.newConnection('dead-letter'));
@@ -59,14 +61,14 @@ export class AmqpDriver implements Driver {
       body,
       properties: withHeaders(headers),
       declarations: this.declarations(`x:${exchange}`, () => {
-        const { type, options } = fanoutExchange();
+        const { type, options } = fanoutExchange(this.options);
         return [{ key: `x:${exchange}`, declare: (channel) => channel.assertExchange(exchange, type, options) }];
       }),
     });
   }
 
   publishReply(replyQueue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
-    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: true, properties: withHeaders(headers) });
+    return this.publisher.publish({ exchange: '', routingKey: replyQueue, body, mandatory: this.options.direct_mandatory_flag, properties: withHeaders(headers) });
   }
 
   publishNotification(exchange: string, routingKey: string, queue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
@@ -97,25 +99,31 @@ export class AmqpDriver implements Driver {
   }
 
   async listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener> {
-    const fanoutQueue = `${spec.topic}_fanout_${uuidHex()}`;
+    const stream = this.options.rabbit_stream_fanout;
+    const fanoutQueue = stream ? `${spec.topic}_fanout` : this.names.fanout(spec.topic);
     const serverKey = `${spec.topic}.${spec.server}`;
     return this.startConsumer(`listen:${serverKey}`, spec.prefetch, handler, {
+      streams: new Set(stream ? [fanoutQueue] : []),
       setup: async (channel) => {
         await this.declareControlExchange(channel, spec.exchange);
         for (const key of [spec.topic, serverKey]) {
           await channel.assertQueue(key, workQueue(this.options));
           await channel.bindQueue(key, spec.exchange, key);
         }
-        const fanout = fanoutExchange();
+        const fanout = fanoutExchange(this.options);
         await channel.assertExchange(`${spec.topic}_fanout`, fanout.type, fanout.options);
-        await channel.assertQueue(fanoutQueue, transientQueue(this.options));
+        await channel.assertQueue(fanoutQueue, stream ? fanoutStream(this.options) : transientQueue(this.options));
         await channel.bindQueue(fanoutQueue, `${spec.topic}_fanout`, spec.topic);
         return [spec.topic, serverKey, fanoutQueue];
       },
-      // oslo deletes the server's fanout queue on a graceful stop.
-      onClose: async (channel) => {
-        await channel.deleteQueue(fanoutQueue);
-      },
+      // oslo deletes the server's fanout queue on a graceful stop, unless it is the shared
+      // stream or a queue-manager name the next start reuses.
+      onClose:
+        stream || this.options.use_queue_manager
+          ? undefined
+          : async (channel) => {
+              await channel.deleteQueue(fanoutQueue);
+            },
     });
   }
 
@@ -147,7 +155,7 @@ export class AmqpDriver implements Driver {
   }
 
   private async openReplyQueue(handler: DeliveryHandler, onLost: (error: Error) => void): Promise<string> {
-    const queue = `reply_${uuidHex()}`;
+    const queue = this.names.reply();
     const consumer = new Consumer({
       connection: this.newConnection('reply'),
       prefetch: 0,
@@ -180,7 +188,7 @@ export class AmqpDriver implements Driver {
     purpose: string,
     prefetch: number,
     handler: DeliveryHandler,
-    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void> },
+    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void>; streams?: ReadonlySet<string> },
   ): Promise<Listener> {
     const connection = this.newConnection(purpose);
     const consumer = new Consumer({
@@ -189,6 +197,7 @@ export class AmqpDriver implements Driver {
       handler,
       setup: hooks.setup,
       onClose: hooks.onClose,
+      streams: hooks.streams,
       consumerArguments: consumerArguments(this.options),
       deadLetter: (message, queue, reason) => this.deadLetters.add(message, queue, reason),
       logger: this.logger.child({ listener: purpose }),

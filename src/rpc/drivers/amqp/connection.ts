@@ -31,6 +31,7 @@ export interface BrokerConnectionParams {
 /** A self-healing broker connection. Events: `connected` (model), `lost` (error). */
 export class BrokerConnection extends EventEmitter {
   private model: amqp.ChannelModel | undefined;
+  private modelHost: BrokerHost | undefined;
   private connecting: Promise<amqp.ChannelModel> | undefined;
   private closed = false;
   private failures = 0;
@@ -38,6 +39,7 @@ export class BrokerConnection extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly hosts: BrokerHost[];
   private lastError: Error | undefined;
+  private block: { reason: string; lifted: Promise<void>; lift: () => void } | undefined;
 
   constructor(private readonly params: BrokerConnectionParams) {
     super();
@@ -49,6 +51,21 @@ export class BrokerConnection extends EventEmitter {
   /** The open connection, if any. */
   get current(): amqp.ChannelModel | undefined {
     return this.model;
+  }
+
+  /** The host the open connection goes to, if any. */
+  get currentHost(): BrokerHost | undefined {
+    return this.model ? this.modelHost : undefined;
+  }
+
+  /** Why the broker blocks publishes on this connection (a resource alarm), while it does. */
+  get blockedReason(): string | undefined {
+    return this.block?.reason;
+  }
+
+  /** Resolves when the broker lifts its block (or the connection is lost or closed). */
+  whenUnblocked(): Promise<void> {
+    return this.block?.lifted ?? Promise.resolve();
   }
 
   /** True once close() was called. */
@@ -136,23 +153,48 @@ export class BrokerConnection extends EventEmitter {
   private adopt(model: amqp.ChannelModel, host: BrokerHost): void {
     coalesceWrites(model);
     this.model = model;
+    this.modelHost = host;
     this.failures = 0;
     const where = describeBroker(host, this.params.virtualHost);
     model.on('error', (error: Error) => this.params.logger.warn({ err: scrub(error), purpose: this.params.purpose }, 'broker connection error'));
-    model.on('blocked', (reason: string) => this.params.logger.warn({ reason, broker: where }, 'broker blocked the connection (resource alarm)'));
-    model.on('unblocked', () => this.params.logger.info({ broker: where }, 'broker unblocked the connection'));
+    model.on('blocked', (reason: string) => this.onBlocked(reason, where));
+    model.on('unblocked', () => this.liftBlock(`broker unblocked the connection (${where})`));
     model.on('close', (error?: Error) => this.onClose(model, error));
     this.params.logger.debug({ broker: where, purpose: this.params.purpose }, 'connected to the broker');
     this.emit('connected', model);
   }
 
+  private onBlocked(reason: string, where: string): void {
+    const { purpose, options } = this.params;
+    this.params.logger.warn(
+      { reason, broker: where, purpose, sendTimeoutSeconds: options.send_timeout },
+      `broker is blocking publishers (resource alarm: ${reason}); publishes wait up to send_timeout for it to lift`,
+    );
+    if (this.block) return;
+    let lift = () => {};
+    const lifted = new Promise<void>((resolve) => (lift = resolve));
+    this.block = { reason, lifted, lift };
+  }
+
+  private liftBlock(message?: string): void {
+    const block = this.block;
+    if (!block) return;
+    this.block = undefined;
+    if (message) this.params.logger.info({ purpose: this.params.purpose, wasBlockedFor: block.reason }, message);
+    block.lift();
+  }
+
   private onClose(model: amqp.ChannelModel, error?: Error): void {
     if (this.model !== model) return;
     this.model = undefined;
+    this.liftBlock();
     if (this.closed) return;
     const lost = new TransportError(`connection to the broker lost (${this.params.purpose})${error ? `: ${scrub(error).message}` : ''}`);
     this.params.logger.warn({ purpose: this.params.purpose, reason: error ? scrub(error).message : 'closed' }, 'broker connection lost; reconnecting');
     this.emit('lost', lost);
+    // The host that just went away is the least likely to answer: try the next one in
+    // the list first (kombu's failover cycle does the same), the lost one last.
+    this.hostIndex += 1;
     const delay = Math.round(this.params.options.kombu_reconnect_delay * 1000);
     // Not unref'd: a worker whose broker went away must stay alive to reconnect.
     this.reconnectTimer = setTimeout(() => {

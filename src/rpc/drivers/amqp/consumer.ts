@@ -7,6 +7,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
 import type { Delivery, DeliveryHandler } from '../driver.js';
 import { AckBatcher } from './ack-batcher.js';
+import { StreamOffsets } from './stream-offsets.js';
 import type { BrokerConnection } from './connection.js';
 import { sleep } from '../../util/time.js';
 import { declarationMismatch, isPreconditionFailure } from './publisher.js';
@@ -24,6 +25,8 @@ export interface ConsumerParams {
   handler: DeliveryHandler;
   prefetch: number;
   consumerArguments?: Record<string, unknown>;
+  /** Queues that are streams: consumed from an offset that survives reconnects. */
+  streams?: ReadonlySet<string>;
   deadLetter: DeadLetterSink;
   logger: Logger;
   /** Called when the connection is lost (deliveries in flight cannot be acked any more). */
@@ -43,12 +46,15 @@ export interface ConsumerParams {
 export class Consumer {
   private channel: Channel | undefined;
   private acks: AckBatcher | undefined;
-  private consumerTags: string[] = [];
+  /** Consumer tag per queue consumed on the current channel. */
+  private consumerTags = new Map<string, string>();
   private state: 'idle' | 'starting' | 'running' | 'cancelled' | 'closed' = 'idle';
   private generation = 0;
   private restarting = false;
+  private readonly offsets: StreamOffsets;
 
   constructor(private readonly params: ConsumerParams) {
+    this.offsets = new StreamOffsets(params.streams ?? new Set());
     params.connection.on('connected', (model: ChannelModel) => {
       if (this.state === 'running') void this.restart(model);
     });
@@ -72,8 +78,8 @@ export class Consumer {
     if (this.state !== 'running' && this.state !== 'starting') return;
     this.state = 'cancelled';
     const channel = this.channel;
-    const tags = this.consumerTags;
-    this.consumerTags = [];
+    const tags = [...this.consumerTags.values()];
+    this.consumerTags = new Map();
     if (channel) await Promise.all(tags.map((tag) => channel.cancel(tag).catch(() => {})));
   }
 
@@ -109,14 +115,8 @@ export class Consumer {
       const queues = await this.params.setup(channel);
       this.channel = channel;
       this.acks = new AckBatcher(channel);
-      const tags: string[] = [];
-      for (const queue of queues) {
-        const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
-          noAck: this.params.autoAck ?? false,
-          arguments: this.params.consumerArguments,
-        });
-        tags.push(consumerTag);
-      }
+      const tags = new Map<string, string>();
+      for (const queue of queues) tags.set(queue, await this.consume(channel, generation, queue));
       this.consumerTags = tags;
     } catch (error) {
       await channel.close().catch(() => {});
@@ -125,13 +125,23 @@ export class Consumer {
     }
   }
 
+  private async consume(channel: Channel, generation: number, queue: string): Promise<string> {
+    const { consumerTag } = await channel.consume(queue, (message) => this.receive(channel, generation, queue, message), {
+      noAck: this.params.autoAck ?? false,
+      arguments: this.offsets.isStream(queue) ? this.offsets.consumeArguments(queue) : this.params.consumerArguments,
+    });
+    return consumerTag;
+  }
+
   private receive(channel: Channel, generation: number, queue: string, message: ConsumeMessage | null): void {
     if (message === null) {
-      // The broker cancelled us (queue deleted, failover): consume again on a new channel.
-      this.params.logger.warn({ queue }, 'broker cancelled the consumer; restarting it');
-      if (this.state === 'running') void this.restartLater();
+      // The broker cancelled us (queue deleted, leader moved with x-cancel-on-ha-failover).
+      this.params.logger.warn({ queue }, 'broker cancelled the consumer; declaring the queue again and consuming it');
+      this.offsets.reset(queue);
+      if (this.state === 'running') void this.reconsume(channel, generation, queue);
       return;
     }
+    if (this.offsets.isStream(queue)) this.offsets.saw(queue, message);
     const delivery = this.toDelivery(channel, generation, queue, message);
     try {
       this.params.handler(delivery);
@@ -160,6 +170,24 @@ export class Consumer {
   /** The consumer's logger. */
   get logger(): Logger {
     return this.params.logger;
+  }
+
+  /**
+   * After a broker-side cancel: runs the declarations again (the queue may be gone) and
+   * consumes the queue again on the same channel, leaving the other queues' deliveries
+   * alone. If that fails the channel is closed and the whole consumer restarts.
+   */
+  private async reconsume(channel: Channel, generation: number, queue: string): Promise<void> {
+    this.consumerTags.delete(queue);
+    try {
+      await this.params.setup(channel);
+      if (this.state !== 'running' || generation !== this.generation || this.channel !== channel) return;
+      this.consumerTags.set(queue, await this.consume(channel, generation, queue));
+      this.params.logger.info({ queue }, 'consuming again after the broker cancelled the consumer');
+    } catch (error) {
+      this.params.logger.error({ err: error, queue }, 'could not consume again after a cancel; restarting the consumer');
+      await channel.close().catch(() => {});
+    }
   }
 
   private async restartLater(): Promise<void> {

@@ -16,6 +16,7 @@ import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
 import { MessageUndeliverable, TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
+import { raceDeadline, sleep } from '../../util/time.js';
 import type { BrokerConnection } from './connection.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
 
@@ -27,6 +28,9 @@ export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
   priority: 0,
   headers: {},
 });
+
+/** Pause before sending a nacked message again. */
+const NACK_PAUSE_MS = 200;
 
 /** The publish options of a message with no extra properties. */
 const PLAIN: Readonly<Options.Publish> = Object.freeze({ ...BASE_PROPERTIES, mandatory: false });
@@ -131,10 +135,11 @@ export class Publisher {
 
   private publishUnmetered(request: PublishRequest): Promise<void> {
     const deadline = Date.now() + (request.sendTimeoutMs ?? this.options.send_timeout * 1000);
+    if (this.connection.blockedReason !== undefined) return this.sendWhenUnblocked(request, deadline);
     const ready = this.channelFor(request);
     // Hot path: a pinned channel with its declarations done; the message is written
     // before publish() returns.
-    if (ready !== undefined && !(ready instanceof Promise)) return this.sendUntilConfirmed(request, deadline, this.sendOn(ready, request));
+    if (ready !== undefined && !(ready instanceof Promise)) return this.sendUntilConfirmed(request, deadline, this.sendOn(ready, request, deadline));
     return this.sendUntilConfirmed(request, deadline, undefined, ready);
   }
 
@@ -151,12 +156,26 @@ export class Publisher {
     if (first !== undefined && (await first)) return;
     for (let attempt = first === undefined ? 1 : 2; ; attempt++) {
       const pooled = await (attempt === 1 && channel !== undefined ? channel : this.channelFor(request));
-      if (pooled !== undefined && (await this.sendOn(pooled, request))) return;
+      if (pooled !== undefined && (await this.sendOn(pooled, request, deadline))) return;
       if (Date.now() >= deadline) {
         throw new TransportError(`publish to ${describe(request)} not confirmed within ${sendTimeoutSeconds(request, this.options)}s (${attempt} attempts)`);
       }
       this.logger.debug({ target: describe(request), attempt }, 'publisher channel lost before confirm; sending again');
     }
+  }
+
+  /**
+   * While the broker blocks the connection (resource alarm) nothing is written: the
+   * publish waits for the block to lift, and fails unsent at the deadline.
+   */
+  private async sendWhenUnblocked(request: PublishRequest, deadline: number): Promise<void> {
+    const reason = this.connection.blockedReason;
+    await raceDeadline(this.connection.whenUnblocked(), deadline, () => {
+      return new TransportError(
+        `publish to ${describe(request)} not sent: the broker is blocking publishers (${reason}) and did not lift it within ${sendTimeoutSeconds(request, this.options)}s`,
+      );
+    });
+    return this.sendUntilConfirmed(request, deadline);
   }
 
   /** Returns every channel to the pool and closes them all. */
@@ -257,9 +276,10 @@ export class Publisher {
   /**
    * Writes on `pooled` and waits for the confirm: true when confirmed, false when the
    * channel was lost first (send again). A full channel buffer unpins the channel:
-   * later publishes borrow another while this one drains.
+   * later publishes borrow another while this one drains. The wait ends at `deadline`
+   * (a blocked connection or a queue without its quorum never confirms).
    */
-  private async sendOn(pooled: PooledChannel, request: PublishRequest): Promise<boolean> {
+  private async sendOn(pooled: PooledChannel, request: PublishRequest, deadline: number): Promise<boolean> {
     let accepted: boolean;
     let confirmed: Promise<void>;
     try {
@@ -270,12 +290,15 @@ export class Publisher {
       if (isChannelClosed(error)) return false;
       throw error;
     }
+    let unconfirmed: TransportError | undefined;
     try {
-      if (!accepted) await this.drain(pooled);
-      await confirmed;
+      const settled = accepted ? confirmed : this.drain(pooled).then(() => confirmed);
+      if (!accepted) confirmed.catch(() => {}); // settled's chain reports it
+      await raceDeadline(settled, deadline, () => (unconfirmed = notConfirmedInTime(request, sendTimeoutSeconds(request, this.options))));
       return true;
     } catch (error) {
-      if (error instanceof MessageUndeliverable) throw error;
+      if (error instanceof MessageUndeliverable || error === unconfirmed) throw error;
+      if (isNack(error) && Date.now() < deadline) return this.afterNack(pooled, request, deadline);
       if (pooled.open || !isChannelClosed(error)) {
         throw new TransportError(`broker refused the message to ${describe(request)}: ${(error as Error)?.message ?? error}`);
       }
@@ -288,6 +311,20 @@ export class Publisher {
       }
       return false;
     }
+  }
+
+  /**
+   * The broker nacked (it did not take the message). A channel whose quorum-queue
+   * client lost the leader can go on nacking after a new leader is elected, so the
+   * channel is replaced and the message sent again after a short pause.
+   */
+  private async afterNack(pooled: PooledChannel, request: PublishRequest, deadline: number): Promise<boolean> {
+    this.logger.warn({ target: describe(request) }, 'broker nacked a publish; sending it again on a new channel');
+    pooled.open = false;
+    if (this.pinned === pooled) this.unpin(pooled);
+    else this.giveBack(pooled);
+    await sleep(Math.min(NACK_PAUSE_MS, Math.max(0, deadline - Date.now())));
+    return false;
   }
 
   /** Writes the message; `confirmed` settles with the broker's confirm. */
@@ -377,6 +414,14 @@ export class Publisher {
   }
 }
 
+/** A publish the broker took but did not confirm in time: it may still be delivered. */
+function notConfirmedInTime(request: PublishRequest, seconds: number): TransportError {
+  return new TransportError(
+    `publish to ${describe(request)} not confirmed by the broker within ${seconds}s ` +
+      '(the broker is blocking publishers or the queue has no quorum); it may still be delivered',
+  );
+}
+
 /** The `expiration` property for a TTL in ms (a whole number of ms, at least 1). */
 function expirationOf(ms: number | undefined): { expiration?: string } {
   return ms === undefined ? {} : { expiration: String(Math.max(1, Math.round(ms))) };
@@ -412,6 +457,10 @@ function takeReturn(pooled: PooledChannel, routingKey: string): boolean {
 
 function describe(request: { exchange: string; routingKey: string }): string {
   return request.exchange ? `exchange "${request.exchange}" key "${request.routingKey}"` : `queue "${request.routingKey}"`;
+}
+
+function isNack(error: unknown): boolean {
+  return (error as Error)?.message === 'message nacked';
 }
 
 function isChannelClosed(error: unknown): boolean {

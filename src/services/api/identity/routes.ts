@@ -9,13 +9,15 @@ import type { IdentityTokenRow } from '../../../db/index.js';
 import { ApiFault, toFault } from '../faults.js';
 import { parseV2Auth, parseV3Auth, type AuthRequest } from './requests.js';
 import type { IdentityService, IssuedToken } from './tokens.js';
-import { identityV2Version, identityV3Version, identityVersions, publicBase, v2AccessBody, v3Project, v3TokenBody } from './views.js';
+import { identityV2Version, identityV3Version, identityVersions, publicBase, v2AccessBody, v3Project, v3TokenBody, type ExtraCatalog } from './views.js';
 
 /** What the identity routes need. */
 export interface IdentityRouteDeps {
   identity: IdentityService;
   /** `[api] public_endpoint` ('' = the address the request came to). */
   publicEndpoint: string;
+  /** Services on other ports the catalog lists too. */
+  extraCatalog?: ExtraCatalog | undefined;
 }
 
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
@@ -42,12 +44,12 @@ export function identityRoutes(deps: IdentityRouteDeps) {
     app.post('/v3/auth/tokens', async (request, reply) => {
       const issued = await authenticate(deps.identity, parseV3Auth(request.body));
       void reply.code(201).header('x-subject-token', issued.token);
-      return v3TokenBody(issued.row, base(request));
+      return v3TokenBody(issued.row, base(request), deps.extraCatalog);
     });
     app.get('/v3/auth/tokens', async (request, reply) => {
       const subject = await subjectToken(deps.identity, request);
       void reply.header('x-subject-token', header(request, 'x-subject-token'));
-      return v3TokenBody(subject, base(request));
+      return v3TokenBody(subject, base(request), deps.extraCatalog);
     });
     app.delete('/v3/auth/tokens', async (request, reply) => {
       await subjectToken(deps.identity, request);
@@ -73,7 +75,7 @@ export function identityRoutes(deps: IdentityRouteDeps) {
 
     app.post('/v2.0/tokens', async (request) => {
       const issued = await authenticate(deps.identity, parseV2Auth(request.body));
-      return v2AccessBody(issued.token, issued.row, base(request));
+      return v2AccessBody(issued.token, issued.row, base(request), deps.extraCatalog);
     });
   };
 }

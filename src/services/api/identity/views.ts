@@ -17,18 +17,22 @@ export function publicBase(request: FastifyRequest, publicEndpoint: string): str
 }
 
 /** One catalog service: its type, name and URL. */
-interface CatalogService {
+export interface CatalogService {
   type: string;
   name: string;
   url: string;
 }
 
-/** compute → /v2.1, image → /image, identity → /identity/v3. */
-export function catalogServices(base: string): CatalogService[] {
+/** Services on other ports the catalog lists too (e.g. instance-ha), given the request's base. */
+export type ExtraCatalog = (base: string) => CatalogService[];
+
+/** compute → /v2.1, image → /image, identity → /identity/v3, then the extra services. */
+export function catalogServices(base: string, extra?: ExtraCatalog): CatalogService[] {
   return [
     { type: 'compute', name: 'nova', url: `${base}/v2.1` },
     { type: 'image', name: 'glance', url: `${base}/image` },
     { type: 'identity', name: 'keystone', url: `${base}/identity/v3` },
+    ...(extra?.(base) ?? []),
   ];
 }
 
@@ -75,7 +79,7 @@ export function v3Project(name: string, base: string): Record<string, unknown> {
 }
 
 /** The v3 `token` body of a token row. */
-export function v3TokenBody(row: IdentityTokenRow, base: string): Record<string, unknown> {
+export function v3TokenBody(row: IdentityTokenRow, base: string, extra?: ExtraCatalog): Record<string, unknown> {
   return {
     token: {
       methods: row.methods.split(','),
@@ -86,7 +90,7 @@ export function v3TokenBody(row: IdentityTokenRow, base: string): Record<string,
       project: { id: row.project_name, name: row.project_name, domain: DEFAULT_DOMAIN },
       is_domain: false,
       roles: rolesOf(row.is_admin).map((name) => ({ id: stableId(`role:${name}`), name })),
-      catalog: catalogServices(base).map((service) => ({
+      catalog: catalogServices(base, extra).map((service) => ({
         type: service.type,
         name: service.name,
         id: stableId(`service:${service.type}`),
@@ -103,7 +107,7 @@ export function v3TokenBody(row: IdentityTokenRow, base: string): Record<string,
 }
 
 /** The v2.0 `access` body of a token. */
-export function v2AccessBody(token: string, row: IdentityTokenRow, base: string): Record<string, unknown> {
+export function v2AccessBody(token: string, row: IdentityTokenRow, base: string, extra?: ExtraCatalog): Record<string, unknown> {
   const roles = rolesOf(row.is_admin).map((name) => ({ name }));
   return {
     access: {
@@ -114,7 +118,7 @@ export function v2AccessBody(token: string, row: IdentityTokenRow, base: string)
         tenant: { id: row.project_name, name: row.project_name, enabled: true, description: null },
         audit_ids: [row.audit_id],
       },
-      serviceCatalog: catalogServices(base).map((service) => ({
+      serviceCatalog: catalogServices(base, extra).map((service) => ({
         type: service.type,
         name: service.name,
         endpoints: [{ id: stableId(`endpoint:${service.type}:public`), region: REGION, publicURL: service.url, internalURL: service.url, adminURL: service.url }],
