@@ -5,22 +5,25 @@
  * drawn from the OpenTelemetry spans of its trace (HTTP request, every cast, call and
  * message processed, reschedules and failures), then every log line its request_id
  * produced, service by service, with the states it went through. Ends with the table
- * of servers.
+ * of servers. With `ha`, instance HA runs too and a compute is killed (see demo-ha.ts).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { Writable } from 'node:stream';
 import { createLogger, redactUrlPasswords } from '../log/logger.js';
 import type { ServiceConfig } from '../services/config.js';
 import { FAIL_ON_METADATA_KEY } from '../services/compute/fake-driver.js';
-import { launch } from '../services/runtime.js';
+import { HA_SERVICE_NAMES, launch } from '../services/runtime.js';
 import { addressList, apiRequest, table, waitForServer, type ClientOptions } from './client.js';
 import { journeyFromSpans } from './journey.js';
+import { createSegment, HA_COMPUTES, killAndRecover } from './demo-ha.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   config: ServiceConfig;
   servers: number;
   out: NodeJS.WritableStream;
+  /** Run instance HA too, kill the busiest compute and show the evacuation (config from haDemoDefaults). */
+  ha?: boolean;
 }
 
 interface LogEntry {
@@ -52,25 +55,28 @@ class LogCapture extends Writable {
 
 const COMPUTES = ['compute1', 'compute2'];
 
-/** Runs the demo; resolves when everything is stopped again. */
-export async function runDemo(options: DemoOptions): Promise<void> {
-  const { config, out } = options;
+/** Runs the demo; resolves when everything is stopped again: true unless the HA recovery did not finish. */
+export async function runDemo(options: DemoOptions): Promise<boolean> {
+  const { config, out, ha = false } = options;
   const capture = new LogCapture();
   const logger = createLogger({ level: 'info', destination: capture });
   const spans = await recordSpans();
-  out.write(`novarpc demo: api, scheduler, network and ${COMPUTES.length} computes in one process\n`);
+  const computes = ha ? HA_COMPUTES : COMPUTES;
+  out.write(`novarpc demo: api, scheduler, network and ${computes.length} computes${ha ? ', instance HA (api, engine, hostmonitor)' : ''} in one process\n`);
   out.write(`  transport ${redactUrlPasswords(config.transportUrl)}, database ${redactUrlPasswords(config.databaseConnection)}\n\n`);
-  const runtime = await launch({ config, services: ['network', 'scheduler', 'compute', 'api'], computeHosts: COMPUTES, logger });
+  const runtime = await launch({ config, services: ['network', 'scheduler', 'compute', 'api', ...(ha ? HA_SERVICE_NAMES : [])], computeHosts: computes, logger });
   try {
     const user: ClientOptions = { endpoint: `${runtime.apiUrl}/v2.1`, token: 'demo:demo' };
     const admin: ClientOptions = { ...user, token: 'admin:demo' };
     const { body: images } = await apiRequest<{ images: Array<{ id: string; name: string }> }>(user, 'GET', '/images');
     const image = images.images[0]!;
+    if (ha) await createSegment({ runtime, out });
     const boots = await Promise.all(
       Array.from({ length: Math.max(1, options.servers) }, async (_, i) => {
         const name = `demo-${i + 1}`;
-        // The last server fails to spawn on compute1, to show a reschedule when it lands there.
-        const metadata = i === options.servers - 1 && options.servers > 1 ? { [FAIL_ON_METADATA_KEY]: 'compute1' } : { purpose: 'demo' };
+        // The last server fails to spawn on compute1, to show a reschedule when it lands there
+        // (not with HA: an evacuation to compute1 would fail the same way).
+        const metadata = i === options.servers - 1 && options.servers > 1 && !ha ? { [FAIL_ON_METADATA_KEY]: 'compute1' } : { purpose: 'demo' };
         const created = await apiRequest<{ server: { id: string } }>(user, 'POST', '/servers', {
           server: { name, imageRef: image.id, flavorRef: '1', metadata },
         });
@@ -80,24 +86,38 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     await Promise.all(boots.map((boot) => waitForServer(user, boot.id, 60_000, 100)));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    for (const boot of boots) {
-      out.write(journeyFromSpans(boot.name, boot.requestId, spans()));
-      out.write(journey(boot, capture.entries));
+    let recovered = true;
+    if (ha) {
+      out.write('\nServers:\n');
+      await printServers(admin, out);
+      const logLines = (name: string, requestId: string) => journey({ name, requestId }, capture.entries);
+      recovered = await killAndRecover({ runtime, admin, spans, logLines, out });
+    } else {
+      for (const boot of boots) {
+        out.write(journeyFromSpans(boot.name, boot.requestId, spans()));
+        out.write(journey(boot, capture.entries));
+      }
     }
-    const { body } = await apiRequest<{ servers: Array<Parameters<typeof addressList>[0] & Record<string, unknown>> }>(admin, 'GET', '/servers/detail');
     out.write('\nServers:\n');
-    out.write(
-      table(
-        ['Name', 'Status', 'Host', 'Networks', 'ID'],
-        body.servers
-          .slice()
-          .reverse()
-          .map((s) => [s.name, s.status, String(s['OS-EXT-SRV-ATTR:host'] ?? ''), addressList(s), s.id]),
-      ),
-    );
+    await printServers(admin, out);
+    return recovered;
   } finally {
     await runtime.stop();
   }
+}
+
+/** The table of every server: name, status, host, addresses, id. */
+async function printServers(admin: ClientOptions, out: NodeJS.WritableStream): Promise<void> {
+  const { body } = await apiRequest<{ servers: Array<Parameters<typeof addressList>[0] & Record<string, unknown>> }>(admin, 'GET', '/servers/detail');
+  out.write(
+    table(
+      ['Name', 'Status', 'Host', 'Networks', 'ID'],
+      body.servers
+        .slice()
+        .reverse()
+        .map((s) => [s.name, s.status, String(s['OS-EXT-SRV-ATTR:host'] ?? ''), addressList(s), s.id]),
+    ),
+  );
 }
 
 /**

@@ -12,6 +12,20 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 export function journeyFromSpans(name: string, requestId: string, spans: readonly ReadableSpan[]): string {
   const root = spans.find((span) => span.kind === SpanKind.SERVER && span.attributes['openstack.request_id'] === requestId);
   if (root === undefined) return `\n${name}: no trace for ${requestId}\n`;
+  return journeyOfTrace(`${name} (${requestId}, trace ${root.spanContext().traceId})`, root, spans);
+}
+
+/**
+ * The root of a server's evacuation: the SERVER span of a `POST …/servers/{id}/action`
+ * whose trace casts `evacuate_instance` (lock and unlock use the same path).
+ */
+export function evacuationRoot(serverId: string, spans: readonly ReadableSpan[]): ReadableSpan | undefined {
+  const evacuating = new Set(spans.filter((span) => span.attributes['rpc.method'] === 'evacuate_instance').map((span) => span.spanContext().traceId));
+  return spans.find((span) => span.kind === SpanKind.SERVER && span.attributes['url.path'] === `/v2.1/servers/${serverId}/action` && evacuating.has(span.spanContext().traceId));
+}
+
+/** Renders the trace below `root` as an indented tree under `heading`; database statements are left out. */
+export function journeyOfTrace(heading: string, root: ReadableSpan, spans: readonly ReadableSpan[]): string {
   const traceId = root.spanContext().traceId;
   const inTrace = spans.filter((span) => span.spanContext().traceId === traceId && span.attributes['db.system.name'] === undefined);
   const children = new Map<string, ReadableSpan[]>();
@@ -31,7 +45,7 @@ export function journeyFromSpans(name: string, requestId: string, spans: readonl
     for (const child of kids) visit(child, depth + 1);
   };
   visit(root, 0);
-  return `\n${name} (${requestId}, trace ${traceId}):\n${lines.join('\n')}\n`;
+  return `\n${heading}:\n${lines.join('\n')}\n`;
 }
 
 function row(span: ReadableSpan, depth: number, start: number): string {

@@ -13,6 +13,7 @@ import { serversListCommand, servicesCommand, type ClientOptions } from './clien
 import { bootCommand, DEFAULT_WAIT_TIMEOUT_S, parseTimeout, serversDeleteCommand, serversShowCommand } from './servers.js';
 import { loadConfig, type ConfigSources } from './config.js';
 import { runDemo } from './demo.js';
+import { haDemoDefaults } from './demo-ha.js';
 import { envName, flagName, optionsFor } from './options.js';
 import { checkService } from './check.js';
 import { dlqCommand } from './dlq.js';
@@ -139,10 +140,14 @@ export function buildProgram(): Command {
   }
 
   const demo = withSettings(program.command('demo').description('Boot servers end to end in one process and show each one\'s journey.'))
-    .option('--servers <n>', 'Servers to boot. Default 3', '3');
+    .option('--servers <n>', 'Servers to boot. Default 3 (6 with --ha)')
+    .option('--ha', 'Run instance HA too (short timings), kill the compute holding most servers and show their evacuation; exit 1 if the recovery does not finish within 60 s');
   demo.action(async () => {
-    const { config } = configFor(demo, { autoMigrate: true, api: { listen: '127.0.0.1', port: 0 }, fakeDriver: { spawnTimeMs: 150 } }, { runsApi: true });
-    await runDemo({ config, servers: Number(demo.opts().servers), out: process.stdout });
+    const ha = demo.opts().ha === true;
+    const defaults: ServiceConfigInput = { autoMigrate: true, api: { listen: '127.0.0.1', port: 0 }, fakeDriver: { spawnTimeMs: 150 } };
+    const { config } = configFor(demo, ha ? { ...defaults, ...(await haDemoDefaults()) } : defaults, { runsApi: true });
+    const recovered = await runDemo({ config, servers: Number(demo.opts().servers ?? (ha ? 6 : 3)), out: process.stdout, ha });
+    if (!recovered) process.exitCode = 1;
   });
 
   const dbSync = withSettings(program.command('db-sync').description('Run the database migrations and exit.'));
