@@ -10,7 +10,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ServiceConfigInput } from '../services/config.js';
 import type { Runtime } from '../services/runtime.js';
 import { addressList, apiRequest, type ClientOptions, type ServerView } from './client.js';
-import { evacuationRoot, journeyOfTrace } from './journey.js';
+import { evacuationRoot, journeyFromSpans, journeyOfTrace } from './journey.js';
 
 /** Hosts of the computes the HA demo runs: one dies, two take its servers. */
 export const HA_COMPUTES = ['compute1', 'compute2', 'compute3'];
@@ -36,6 +36,8 @@ export interface HaDemoContext {
   runtime: Runtime;
   admin: ClientOptions;
   spans: () => ReadableSpan[];
+  /** The request_id of each server's boot, by server id. */
+  bootRequests: ReadonlyMap<string, string>;
   /** The log lines of one request_id, formatted. */
   logLines: (name: string, requestId: string) => string;
   out: NodeJS.WritableStream;
@@ -82,10 +84,12 @@ async function followRecovery(ctx: HaDemoContext, victim: string, victims: Serve
   let status = '';
   for (;;) {
     const notification = await latestNotification(ctx, victim);
-    if (notification && notification.status !== status) {
-      status = notification.status;
-      say(`notification ${notification.notification_uuid} (COMPUTE_HOST ${victim} ${notification.payload?.event ?? ''}): ${status}${notification.message ? ` (${notification.message})` : ''}`);
-    }
+    const changed = notification !== undefined && notification.status !== status;
+    if (changed) status = notification.status;
+    const sayStatus = () => say(`notification ${notification.notification_uuid} (COMPUTE_HOST ${victim} ${notification.payload?.event ?? ''}): ${status}${notification.message ? ` (${notification.message})` : ''}`);
+    // A status that ends the workflow is told after the steps that led to it.
+    const ending = ['finished', 'error', 'failed', 'ignored'].includes(status);
+    if (changed && !ending) sayStatus();
     for (const step of notification?.recovery_workflow_details ?? []) {
       for (const detail of step.progress_details ?? []) {
         const line = `  ${step.name}: ${detail.message}`;
@@ -93,6 +97,7 @@ async function followRecovery(ctx: HaDemoContext, victim: string, victims: Serve
         seen.add(line);
       }
     }
+    if (changed && ending) sayStatus();
     const servers = new Map((await serversByHost(ctx)).map((server) => [server.id, server]));
     const moved = victims.every((old) => servers.get(old.id)?.status === 'ACTIVE' && ![victim, ''].includes(hostOf(servers.get(old.id)!)));
     if (status === 'finished' && moved) return { finished: true, at: Date.now(), reason: '' };
@@ -102,10 +107,12 @@ async function followRecovery(ctx: HaDemoContext, victim: string, victims: Serve
   }
 }
 
-/** One moved server: old host → new host, same id and addresses, then its evacuation's journey. */
+/** One moved server: old host → new host, same id and addresses, then its journey: boot, then evacuation. */
 function printMove(ctx: HaDemoContext, old: ServerView, now: ServerView, victim: string): void {
   const same = addressList(old) === addressList(now) ? 'same addresses' : `addresses were ${addressList(old)}`;
   ctx.out.write(`\n${now.name} ${now.id}: evacuated ${victim} → ${hostOf(now)}, ${now.status}, ${addressList(now)} (${same})\n`);
+  const bootRequest = ctx.bootRequests.get(now.id);
+  if (bootRequest) ctx.out.write(journeyFromSpans(`${now.name} boot`, bootRequest, ctx.spans()));
   const root = evacuationRoot(now.id, ctx.spans());
   if (!root) return void ctx.out.write(`  no evacuation trace for ${now.id}\n`);
   const requestId = String(root.attributes['openstack.request_id']);

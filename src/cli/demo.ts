@@ -91,7 +91,8 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       out.write('\nServers:\n');
       await printServers(admin, out);
       const logLines = (name: string, requestId: string) => journey({ name, requestId }, capture.entries);
-      recovered = await killAndRecover({ runtime, admin, spans, logLines, out });
+      const bootRequests = new Map(boots.map((boot) => [boot.id, boot.requestId]));
+      recovered = await killAndRecover({ runtime, admin, spans, bootRequests, logLines, out });
     } else {
       for (const boot of boots) {
         out.write(journeyFromSpans(boot.name, boot.requestId, spans()));

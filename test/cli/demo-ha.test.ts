@@ -51,6 +51,7 @@ describe('novarpc demo --ha', () => {
       expect(now).toMatchObject({ name: old.name, status: 'ACTIVE', ip: old.ip });
       expect(now.host).not.toBe(victim);
       expect(stdout).toContain(`${old.name} ${old.id}: evacuated ${victim} → ${now.host}, ACTIVE, ${old.ip} (same addresses)`);
+      expect(stdout).toMatch(new RegExp(`\\n${old.name} boot \\(req-[0-9a-f-]{36}, trace [0-9a-f]{32}\\):\\n.*POST /v2.1/servers\\n`));
       const journey = stdout.split(`\n${old.name} evacuation (req-`)[1]?.split('\n\n')[0] ?? '';
       expect(journey, stdout).toContain('POST /v2.1/servers/:id/action');
       expect(journey).toContain(`process nova:compute.${now.host} (evacuate_instance)`);
