@@ -5,7 +5,7 @@
  * the HA notification's progress as the instance HA API shows it, then each moved
  * server's evacuation journey (old host → new host, same id and addresses).
  */
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ServiceConfigInput } from '../services/config.js';
 import type { Runtime } from '../services/runtime.js';
@@ -150,16 +150,4 @@ async function haRequest(ctx: Pick<HaDemoContext, 'runtime'>, method: string, pa
   const text = await response.text();
   if (!response.ok) throw new Error(`instance HA API ${method} ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : {};
-}
-
-/** A TCP port free on 127.0.0.1 right now (the engine and monitor must know the API ports before they start). */
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }

@@ -1,5 +1,5 @@
 /** Loopback networking helpers for tests and benchmarks. */
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 
 /** True when a TCP connection to host:port opens within `timeoutMs`. */
 export function canConnect(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
@@ -15,14 +15,4 @@ export function canConnect(host: string, port: number, timeoutMs = 3000): Promis
   });
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../../src/cli/free-port.js';
