@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DbDialect } from './config.js';
 import { redactBindings } from './sql-redaction.js';
+import { onStatements, type QueryEvent, type StatementEnd } from './statement-events.js';
 
 /** Options of {@link attachSqlLogger}. */
 export interface SqlLoggerOptions {
@@ -21,67 +22,35 @@ export interface SqlLoggerOptions {
   transactionRequests: ReadonlyMap<string, string | undefined>;
 }
 
-/** What knex passes to query listeners (not typed by knex). */
-interface QueryEvent {
-  __knexQueryUid?: string;
-  __knexTxId?: string;
-  sql: string;
-  bindings?: unknown[];
-  response?: unknown;
-  /** Set by the session on every statement it builds. */
-  queryContext?: { requestId?: string };
-}
-
-interface RunningStatement {
-  startedAt: number;
-  requestId: string | undefined;
-}
-
 /** Starts logging the statements of `knex`; returns the function that stops it. */
 export function attachSqlLogger(knex: Knex, options: SqlLoggerOptions): () => void {
-  const running = new Map<string, RunningStatement>();
-
-  const onQuery = (query: QueryEvent): void => {
-    const requestId =
-      query.queryContext?.requestId ?? (query.__knexTxId ? options.transactionRequests.get(query.__knexTxId) : undefined);
-    if (query.__knexQueryUid) {
-      running.set(query.__knexQueryUid, { startedAt: performance.now(), requestId });
-    } else if (options.sqlEcho) {
-      // Transaction control (BEGIN, COMMIT, ROLLBACK) has no uid and no response event.
-      options.logger.info({ sql: query.sql, request_id: requestId, tx_id: query.__knexTxId }, 'sql statement');
-    }
-  };
-  const finish = (query: QueryEvent, error: Error | undefined): void => {
-    const statement = query.__knexQueryUid ? running.get(query.__knexQueryUid) : undefined;
-    if (!statement) return;
-    running.delete(query.__knexQueryUid!);
-    const durationMs = Math.round((performance.now() - statement.startedAt) * 1000) / 1000;
-    const slow = durationMs >= options.slowQueryMs;
-    if (!slow && !options.sqlEcho) return;
-    const fields = {
-      sql: query.sql,
-      bindings: redactBindings(query.sql, query.bindings),
-      duration_ms: durationMs,
-      rows: error ? undefined : rowCount(options.dialect, query.response),
-      request_id: statement.requestId,
-      tx_id: query.__knexTxId,
-      error: error ? errorSummary(error, query.sql) : undefined,
+  const requestIdOf = (query: QueryEvent): string | undefined =>
+    query.queryContext?.requestId ?? (query.__knexTxId ? options.transactionRequests.get(query.__knexTxId) : undefined);
+  const start = (query: QueryEvent): StatementEnd => {
+    const startedAt = performance.now();
+    const requestId = requestIdOf(query);
+    return (error, settled) => {
+      const durationMs = Math.round((performance.now() - startedAt) * 1000) / 1000;
+      const slow = durationMs >= options.slowQueryMs;
+      if (!slow && !options.sqlEcho) return;
+      const fields = {
+        sql: settled.sql,
+        bindings: redactBindings(settled.sql, settled.bindings),
+        duration_ms: durationMs,
+        rows: error ? undefined : rowCount(options.dialect, settled.response),
+        request_id: requestId,
+        tx_id: settled.__knexTxId,
+        error: error ? errorSummary(error, settled.sql) : undefined,
+      };
+      if (slow) options.logger.warn({ ...fields, slow_query_ms: options.slowQueryMs }, 'slow sql statement');
+      else options.logger.info(fields, error ? 'sql statement failed' : 'sql statement');
     };
-    if (slow) options.logger.warn({ ...fields, slow_query_ms: options.slowQueryMs }, 'slow sql statement');
-    else options.logger.info(fields, error ? 'sql statement failed' : 'sql statement');
   };
-  const onResponse = (_response: unknown, query: QueryEvent): void => finish(query, undefined);
-  const onError = (error: Error, query: QueryEvent): void => finish(query, error);
-
-  knex.on('query', onQuery);
-  knex.on('query-response', onResponse);
-  knex.on('query-error', onError);
-  return () => {
-    knex.off('query', onQuery);
-    knex.off('query-response', onResponse);
-    knex.off('query-error', onError);
-    running.clear();
+  // Transaction control (BEGIN, COMMIT, ROLLBACK) has no uid and no response event: logged as sent.
+  const untracked = (query: QueryEvent): void => {
+    if (options.sqlEcho) options.logger.info({ sql: query.sql, request_id: requestIdOf(query), tx_id: query.__knexTxId }, 'sql statement');
   };
+  return onStatements(knex, start, untracked);
 }
 
 /** Rows returned by a SELECT, or changed by an INSERT, UPDATE or DELETE. */

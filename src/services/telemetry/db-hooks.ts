@@ -8,47 +8,12 @@ import { SpanKind, trace } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { CloudMetrics } from './cloud-metrics.js';
 import { failSpan } from '../../rpc/telemetry/tracing.js';
-
-/** What knex passes to query listeners (not typed by knex). */
-interface QueryEvent {
-  __knexQueryUid?: string;
-  sql: string;
-}
+import { onStatements } from '../../db/statement-events.js';
 
 /** A statement's kind for labels: select, insert, update, delete or other. */
 export function statementKind(sql: string): string {
   const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase();
   return verb === 'select' || verb === 'insert' || verb === 'update' || verb === 'delete' ? verb : 'other';
-}
-
-/**
- * Calls `start` when a statement (one with a knex query uid) is sent and the function
- * it returned when the statement answered or failed; returns the function that stops it.
- */
-function onStatements(knex: Knex, start: (query: QueryEvent) => ((error?: Error) => void) | undefined): () => void {
-  const running = new Map<string, (error?: Error) => void>();
-  const onQuery = (query: QueryEvent): void => {
-    if (query.__knexQueryUid === undefined) return;
-    const finish = start(query);
-    if (finish !== undefined) running.set(query.__knexQueryUid, finish);
-  };
-  const settle = (query: QueryEvent, error?: Error): void => {
-    const finish = query.__knexQueryUid === undefined ? undefined : running.get(query.__knexQueryUid);
-    if (finish === undefined) return;
-    running.delete(query.__knexQueryUid!);
-    finish(error);
-  };
-  const onResponse = (_response: unknown, query: QueryEvent): void => settle(query);
-  const onError = (error: Error, query: QueryEvent): void => settle(query, error);
-  knex.on('query', onQuery);
-  knex.on('query-response', onResponse);
-  knex.on('query-error', onError);
-  return () => {
-    knex.off('query', onQuery);
-    knex.off('query-response', onResponse);
-    knex.off('query-error', onError);
-    running.clear();
-  };
 }
 
 /** Starts recording the statements of `knex` and its pool; returns the function that stops it. */
