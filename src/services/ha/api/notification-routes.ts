@@ -121,6 +121,7 @@ async function createNotification(db: Db, ctx: RequestContext, input: Notificati
 /** What identifies one failure of a host: its compute service's last heartbeat, which stops moving when the host dies. */
 async function failureEpoch(db: Db, ctx: RequestContext, input: NotificationInput): Promise<string> {
   const [service] = await db.services.list(ctx, { host: input.hostname, binary: 'nova-compute' });
-  const heartbeat = service ? (service.updated_at ?? service.created_at) : input.generated_time;
+  // last_seen_up, not updated_at: disabling the service (the engine's first step) moves updated_at.
+  const heartbeat = service ? (service.last_seen_up ?? service.created_at) : input.generated_time;
   return heartbeat.toISOString();
 }

@@ -56,7 +56,9 @@ export class HostMonitorManager implements Manager {
   }
 
   private async checkHost(service: ServiceRow, now: Date): Promise<void> {
-    const heartbeat = service.updated_at ?? service.created_at;
+    // last_seen_up moves only with heartbeats; updated_at also moves when an admin (or the
+    // engine) disables or forces the service down, which must not look like a return.
+    const heartbeat = service.last_seen_up ?? service.created_at;
     const silentFor = (now.getTime() - heartbeat.getTime()) / 1000;
     const epoch = heartbeat.toISOString();
     const down = silentFor > this.deps.config.ha.hostDownTime;
