@@ -3,7 +3,7 @@
  * a new client with overrides; `canSendVersion()` checks against the version cap.
  */
 import { RequestContext } from './context.js';
-import { InvalidTarget, VersionCapError } from './errors.js';
+import { InvalidArguments, InvalidTarget, VersionCapError } from './errors.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { isCompatible } from './version.js';
@@ -12,7 +12,19 @@ import type { PendingReply, WaitTiming } from './reply-waiter.js';
 import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
 import { endWith, failSpan, type RequestAttributes } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
-import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
+import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/envelope.js';
+import { fanoutExchangeName, requestRoutingKey } from './wire/topology.js';
+
+/** Destination and timeouts of a client's sends (see {@link RpcClient} `sendTiming`). */
+interface SendTiming extends WaitTiming {
+  exchange: string;
+  /** `<topic>` or `<topic>.<server>`. */
+  routingKey: string;
+  /** Publish options of a call: its expiration, and the send bound when there is one. */
+  publish: RequestPublishOptions;
+  /** Publish options of a cast: only a send bound, when this client has one. */
+  castPublish: RequestPublishOptions | undefined;
+}
 
 /** A context as a RequestContext, or a plain dict sent as-is (as Python callers do). */
 export type ContextInput = RequestContext | Record<string, unknown>;
@@ -39,7 +51,8 @@ export type PrepareOptions = TargetFields & ClientOptions;
 /** Sends casts and calls to one target. */
 export class RpcClient {
   readonly target: Target;
-  private timing: (WaitTiming & { publish: RequestPublishOptions }) | undefined;
+  /** Timeouts and publish options of this (immutable) client, computed on first send. */
+  private timing: SendTiming | undefined;
   /** oslo metric series of this client, by call type and method (metrics on only). */
   private meters: Map<string, InvocationInstruments> | undefined;
 
@@ -80,23 +93,18 @@ export class RpcClient {
     const topic = this.checkTarget();
     const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
     const { driver, tracing } = this.transport;
+    const timing = this.sendTiming;
     if (tracing !== undefined) {
-      const exchange = this.target.fanout ? `${topic}_fanout` : this.exchange;
-      const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : this.routingKey(topic) }, { method, requestId: requestIdOf(context) });
+      const exchange = this.target.fanout ? fanoutExchangeName(topic) : timing.exchange;
+      const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : timing.routingKey }, { method, requestId: requestIdOf(context) });
       const headers = tracing.headersOf(span);
-      const options = headers === undefined ? this.castPublish : { ...this.castPublish, headers };
-      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, options);
+      const options = headers === undefined ? timing.castPublish : { ...timing.castPublish, headers };
+      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, timing.routingKey, body, options);
       // No SDK (or not sampled): nothing to end, no extra await on the hot path.
       return span.isRecording() ? endWith(span, publish) : publish;
     }
     if (this.target.fanout) return driver.publishFanout(topic, body);
-    await driver.publishRequest(this.exchange, this.routingKey(topic), body, this.castPublish);
-  }
-
-  /** Publish options of a cast: only a send bound, when this client has one. */
-  private get castPublish(): RequestPublishOptions | undefined {
-    const { sendTimeout } = this.options;
-    return sendTimeout === undefined ? undefined : { sendTimeoutMs: sendTimeout * 1000 };
+    await driver.publishRequest(timing.exchange, timing.routingKey, body, timing.castPublish);
   }
 
   /**
@@ -114,7 +122,7 @@ export class RpcClient {
     if (this.target.fanout) throw new InvalidTarget(`A call cannot be used with fanout (${this.target.describe()})`);
     const replies = this.transport.replies();
     const replyQueue = replies.readyQueueName ?? (await replies.queueName());
-    const timing = this.callTiming;
+    const timing = this.sendTiming;
     const msgId = this.transport.ids.next();
     const body = encodeRequest(
       this.request(context, method, args, { msgId, replyQueue, callMonitorTimeout: this.options.callMonitorTimeout ?? null }),
@@ -127,13 +135,13 @@ export class RpcClient {
     const tracing = this.transport.tracing;
     if (tracing !== undefined) {
       const request = { method, msgId, requestId: requestIdOf(context) };
-      const callSpan = tracing.startCall({ exchange: this.exchange, routingKey: this.routingKey(topic) }, request);
-      if (callSpan.isRecording()) return this.tracedCall(pending, body, topic, callSpan, request);
+      const callSpan = tracing.startCall({ exchange: timing.exchange, routingKey: timing.routingKey }, request);
+      if (callSpan.isRecording()) return this.tracedCall(pending, body, callSpan, request);
       // Not recorded (no SDK, or not sampled): only the context, if any, goes on.
       const headers = tracing.headersOf(callSpan);
       if (headers !== undefined) publishOptions = { ...publishOptions, headers };
     }
-    const published = this.transport.driver.publishRequest(this.exchange, this.routingKey(topic), body, publishOptions);
+    const published = this.transport.driver.publishRequest(timing.exchange, timing.routingKey, body, publishOptions);
     try {
       // The call ends at its own timeout (or its reply, or the reply connection's loss)
       // even while the broker has not confirmed the request yet (blocked, no quorum).
@@ -146,14 +154,15 @@ export class RpcClient {
   }
 
   /** A call with its CLIENT span (request to reply), the PRODUCER span of its publish, and a link to the reply. */
-  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, callSpan: Span, request: RequestAttributes): Promise<unknown> {
+  private async tracedCall(pending: PendingReply, body: Buffer, callSpan: Span, request: RequestAttributes): Promise<unknown> {
     const tracing = this.transport.tracing!;
-    const destination = { exchange: this.exchange, routingKey: this.routingKey(topic) };
+    const timing = this.sendTiming;
+    const destination = { exchange: timing.exchange, routingKey: timing.routingKey };
     const publishSpan = tracing.startSend(destination, request, callSpan);
     const headers = tracing.headersOf(publishSpan);
     try {
       try {
-        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...this.callTiming.publish, headers } : this.callTiming.publish);
+        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...timing.publish, headers } : timing.publish);
         // As an untraced call: its timeout or reply ends it even before the broker confirms.
         await Promise.race([endWith(publishSpan, published), pending.promise]);
       } catch (error) {
@@ -181,7 +190,7 @@ export class RpcClient {
       const target = this.target;
       found = this.transport.metrics!.clientInvocation({
         callType,
-        exchange: this.exchange,
+        exchange: target.exchange ?? this.transport.controlExchange,
         topic: target.topic ?? '',
         namespace: target.namespace,
         version: target.version,
@@ -195,23 +204,25 @@ export class RpcClient {
     return found;
   }
 
-  /** Timeouts of every call of this client (it is immutable), computed once. */
-  private get callTiming(): WaitTiming & { publish: RequestPublishOptions } {
+  /**
+   * Where every message of this client goes and the timeouts of its sends, computed on
+   * its first send and kept: the client is immutable (prepare() makes a new one).
+   */
+  private get sendTiming(): SendTiming {
     if (this.timing === undefined) {
       const timeoutMs = (this.options.timeout ?? this.transport.options.rpc_response_timeout) * 1000;
       const monitor = this.options.callMonitorTimeout;
       const sendTimeoutMs = this.options.sendTimeout === undefined ? undefined : this.options.sendTimeout * 1000;
-      this.timing = { timeoutMs, callMonitorMs: monitor === undefined ? undefined : monitor * 1000, publish: { expirationMs: timeoutMs, ...definedOnly({ sendTimeoutMs }) } };
+      this.timing = {
+        exchange: this.target.exchange ?? this.transport.controlExchange,
+        routingKey: requestRoutingKey(this.target.topic ?? '', this.target.server),
+        timeoutMs,
+        callMonitorMs: monitor === undefined ? undefined : monitor * 1000,
+        publish: { expirationMs: timeoutMs, ...definedOnly({ sendTimeoutMs }) },
+        castPublish: sendTimeoutMs === undefined ? undefined : { sendTimeoutMs },
+      };
     }
     return this.timing;
-  }
-
-  private get exchange(): string {
-    return this.target.exchange ?? this.transport.controlExchange;
-  }
-
-  private routingKey(topic: string): string {
-    return this.target.server ? `${topic}.${this.target.server}` : topic;
   }
 
   private checkTarget(): string {
@@ -224,7 +235,7 @@ export class RpcClient {
   }
 
   private request(context: ContextInput, method: string, args: Record<string, unknown>, call?: OutgoingRequest['call']): OutgoingRequest {
-    if (typeof method !== 'string' || method === '') throw new TypeError('method must be a non-empty string');
+    if (typeof method !== 'string' || method === '') throw new InvalidArguments(`method must be a non-empty string, got ${JSON.stringify(method)}`);
     const { contextEntries, escapedContextEntries } = encodedContext(context);
     return {
       method,

@@ -3,7 +3,8 @@
  * (oslo.context / nova RequestContext keys). Unknown keys survive the round trip.
  */
 import { randomUUID } from 'node:crypto';
-import { encodeContext, type EncodedContextEntries } from './wire/messages.js';
+import { InvalidContext } from './errors.js';
+import { encodeContext, type EncodedContextEntries } from './wire/envelope.js';
 
 /** How soft-deleted rows are read (nova's `read_deleted`). */
 export type ReadDeleted = 'no' | 'yes' | 'only';
@@ -50,7 +51,25 @@ const MODELLED_KEYS = new Set([
   'client_timeout', 'msg_id', 'reply_q',
 ]);
 
-/** An immutable request context. */
+/** The fields the constructor takes; anything else is refused (see {@link RequestContext}). */
+const FIELD_NAMES = new Set<string>([
+  'requestId', 'globalRequestId', 'userId', 'projectId', 'userName', 'projectName', 'domainId', 'userDomainId',
+  'projectDomainId', 'roles', 'isAdmin', 'authToken', 'readDeleted', 'readOnly', 'showDeleted', 'remoteAddress',
+  'timestamp', 'extra',
+]);
+
+/**
+ * An immutable request context.
+ *
+ * The constructor takes camel-cased fields (`{ requestId, projectId }`) and refuses any
+ * other key with an {@link InvalidContext} error: oslo's wire names
+ * (`{ request_id, project_id }`) would otherwise be dropped without a word. A dict with
+ * oslo's names goes through {@link RequestContext.fromDict}.
+ *
+ * @example
+ * const ctx = new RequestContext({ userId: 'alice', projectId: 'p1', roles: ['member'] });
+ * const same = RequestContext.fromDict({ user_id: 'alice', project_id: 'p1', roles: ['member'] });
+ */
 export class RequestContext implements Readonly<RequestContextFields> {
   readonly requestId: string;
   readonly globalRequestId: string | null;
@@ -73,7 +92,9 @@ export class RequestContext implements Readonly<RequestContextFields> {
   /** Its wire entries, encoded on first send (private fields survive the freeze). */
   #wire: EncodedContextEntries | undefined;
 
+  /** @throws {@link InvalidContext} for a key that is not one of {@link RequestContextFields}. */
   constructor(fields: RequestContextFields = {}) {
+    for (const key in fields) if (!FIELD_NAMES.has(key)) throw unknownField(fields);
     this.requestId = fields.requestId ?? generateRequestId();
     this.globalRequestId = fields.globalRequestId ?? null;
     this.userId = fields.userId ?? null;
@@ -182,7 +203,10 @@ export class RequestContext implements Readonly<RequestContextFields> {
    */
   static fromEntries(source: Record<string, unknown>, prefix: string): RequestContext {
     // One pass over the keys (this runs for every message a server handles).
-    const fields: RequestContextFields & { user?: string; tenant?: string; project?: string } = {};
+    const fields: RequestContextFields = {};
+    let user: string | undefined;
+    let tenant: string | undefined;
+    let project: string | undefined;
     const extra: Record<string, unknown> = {};
     for (const entry in source) {
       if (prefix !== '' && !entry.startsWith(prefix)) continue;
@@ -194,10 +218,10 @@ export class RequestContext implements Readonly<RequestContextFields> {
         case 'request_id': if (text !== null) fields.requestId = text; break;
         case 'global_request_id': fields.globalRequestId = text; break;
         case 'user_id': fields.userId = text; break;
-        case 'user': if (text !== null) fields.user = text; break;
+        case 'user': if (text !== null) user = text; break;
         case 'project_id': fields.projectId = text; break;
-        case 'tenant': if (text !== null) fields.tenant = text; break;
-        case 'project': if (text !== null) fields.project = text; break;
+        case 'tenant': if (text !== null) tenant = text; break;
+        case 'project': if (text !== null) project = text; break;
         case 'user_name': fields.userName = text; break;
         case 'project_name': fields.projectName = text; break;
         case 'domain': fields.domainId = text; break;
@@ -214,11 +238,21 @@ export class RequestContext implements Readonly<RequestContextFields> {
         default: if (!MODELLED_KEYS.has(key)) extra[key] = value;
       }
     }
-    fields.userId ??= fields.user ?? null;
-    fields.projectId ??= fields.tenant ?? fields.project ?? null;
+    fields.userId ??= user ?? null;
+    fields.projectId ??= tenant ?? project ?? null;
     fields.extra = extra;
     return new RequestContext(fields);
   }
+}
+
+/** The error for constructor fields that are not RequestContextFields, pointing to fromDict for oslo's names. */
+function unknownField(fields: object): InvalidContext {
+  const unknown = Object.keys(fields).filter((key) => !FIELD_NAMES.has(key));
+  return new InvalidContext(
+    `RequestContext does not take ${unknown.map((key) => JSON.stringify(key)).join(', ')}: the constructor takes camelCase fields ` +
+      `(requestId, projectId, userId, …); for a dict with oslo's names ({ request_id, project_id, … }) use RequestContext.fromDict(dict), ` +
+      'and put keys of your own in `extra`',
+  );
 }
 
 /** `req-<uuid4>`, as oslo.context generates request ids. */

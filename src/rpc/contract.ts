@@ -36,7 +36,7 @@ import { z } from 'zod';
 import { RpcClient, type ClientOptions, type ContextInput } from './client.js';
 import type { RequestContext } from './context.js';
 import type { Endpoint, EndpointMethod } from './dispatcher.js';
-import { InvalidArguments } from './errors.js';
+import { InvalidArguments, InvalidContract, InvalidEndpoint } from './errors.js';
 import type { TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { isCompatible, parseVersion } from './version.js';
@@ -100,13 +100,15 @@ export type ContractClient<M extends MethodSpecs> = {
 /**
  * Declares a contract. Checks that every `since` is a valid version no newer than the
  * contract's version (in the same major version), so the history stays coherent.
+ * @throws {@link InvalidContract} for a method named `_…` or a `since` outside the
+ * contract's version; {@link InvalidVersion} for a malformed version.
  */
 export function defineContract<const M extends MethodSpecs>(contract: Contract<M>): Contract<M> {
   parseVersion(contract.version);
   for (const [name, spec] of Object.entries(contract.methods)) {
-    if (name.startsWith('_')) throw new TypeError(`RPC method ${name}: names starting with "_" are never callable`);
+    if (name.startsWith('_')) throw new InvalidContract(`RPC method ${name}: names starting with "_" are never callable`);
     if (!isCompatible(contract.version, spec.since)) {
-      throw new TypeError(`RPC method ${name}: since ${spec.since} is not within contract version ${contract.version}`);
+      throw new InvalidContract(`RPC method ${name}: since ${spec.since} is not within contract version ${contract.version}`);
     }
   }
   return Object.freeze({ ...contract });
@@ -123,6 +125,7 @@ export interface EndpointOptions {
 /**
  * The server side of a contract: an {@link Endpoint} whose methods validate their
  * arguments against the schema, then run the handler with the parsed values.
+ * @throws {@link InvalidEndpoint} when a declared method has no handler.
  */
 export function buildEndpoint<M extends MethodSpecs>(
   contract: Contract<M>,
@@ -132,7 +135,7 @@ export function buildEndpoint<M extends MethodSpecs>(
   const methods: Record<string, EndpointMethod> = {};
   for (const [name, spec] of Object.entries(contract.methods)) {
     const handler = handlers[name as keyof M] as (context: RequestContext, args: unknown) => unknown;
-    if (typeof handler !== 'function') throw new TypeError(`RPC method ${name} of ${contract.topic} has no handler`);
+    if (typeof handler !== 'function') throw new InvalidEndpoint(`RPC method ${name} of ${contract.topic} has no handler`);
     methods[name] = (context, args) => {
       const parsed = spec.args.safeParse(args ?? {});
       if (!parsed.success) {
@@ -178,10 +181,15 @@ function wrapClient<M extends MethodSpecs>(contract: Contract<M>, rpc: RpcClient
       wrapClient(contract, rpc.prepare(overrides)),
   };
   for (const [name, spec] of Object.entries(contract.methods)) {
-    client[name] = (context: ContextInput, args: Record<string, unknown>) => {
-      if (spec.kind === 'call') return rpc.prepare({ version: spec.since }).call(context, name, args ?? {});
-      return rpc.prepare({ version: spec.since, fanout: spec.kind === 'fanout' }).cast(context, name, args ?? {});
-    };
+    // One client per method, prepared on first use and kept: its Target, destination and
+    // timings are computed once, not per call.
+    let prepared: RpcClient | undefined;
+    const methodClient = () =>
+      (prepared ??= rpc.prepare(spec.kind === 'call' ? { version: spec.since } : { version: spec.since, fanout: spec.kind === 'fanout' }));
+    client[name] =
+      spec.kind === 'call'
+        ? (context: ContextInput, args: Record<string, unknown>) => methodClient().call(context, name, args ?? {})
+        : (context: ContextInput, args: Record<string, unknown>) => methodClient().cast(context, name, args ?? {});
   }
   return Object.freeze(client) as ContractClient<M>;
 }

@@ -88,6 +88,44 @@ export class InvalidTarget extends RpcError {
   static override wireModule = 'oslo_messaging.exceptions';
 }
 
+/** A version string is not "X.Y" or "X.Y.Z" (a Target, an endpoint, a contract, a cap). */
+export class InvalidVersion extends RpcError {
+  override readonly code = 'INVALID_VERSION';
+  static override wireClass = 'InvalidVersion';
+  static override wireModule = 'novarpc.rpc';
+}
+
+/**
+ * An endpoint handed to an RpcServer (or built from a contract) has the wrong shape: an
+ * endpoint is `{ target?: { version, namespace }, methods: { name: (context, args) => result } }`.
+ */
+export class InvalidEndpoint extends RpcError {
+  override readonly code = 'INVALID_ENDPOINT';
+  static override wireClass = 'InvalidEndpoint';
+  static override wireModule = 'novarpc.rpc';
+}
+
+/** A contract declaration is incoherent (a `since` above the contract version, a `_` name). */
+export class InvalidContract extends RpcError {
+  override readonly code = 'INVALID_CONTRACT';
+  static override wireClass = 'InvalidContract';
+  static override wireModule = 'novarpc.rpc';
+}
+
+/** A RequestContext was given fields it does not know (oslo's wire names go through `RequestContext.fromDict`). */
+export class InvalidContext extends RpcError {
+  override readonly code = 'INVALID_CONTEXT';
+  static override wireClass = 'InvalidContext';
+  static override wireModule = 'novarpc.rpc';
+}
+
+/** A server, listener or notifier was built with settings it cannot work with. */
+export class InvalidConfiguration extends RpcError {
+  override readonly code = 'INVALID_CONFIGURATION';
+  static override wireClass = 'InvalidConfiguration';
+  static override wireModule = 'novarpc.rpc';
+}
+
 /** A mandatory message (a reply) could not be routed to any queue. */
 export class MessageUndeliverable extends RpcError {
   override readonly code = 'MESSAGE_UNDELIVERABLE';

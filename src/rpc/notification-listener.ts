@@ -1,18 +1,23 @@
 /**
  * NotificationListener: consumes `<topic>.<priority>` queues (or one shared `pool`
  * queue) and calls the endpoint method named after the priority with oslo's
- * arguments. Acknowledged after dispatch; an endpoint that returns "requeue" or throws
- * gets the message again, at most `max_delivery_attempts` times, then it is
- * dead-lettered: a failure is never an endless loop.
+ * arguments. What it shares with the RPC server (start, stop, concurrency from
+ * `executor_thread_pool_size`, prefetch from `rabbit_qos_prefetch_count`, decoding,
+ * dead-letters, the duplicate window) is {@link MessageHandlingServer}.
+ *
+ * Acknowledged after dispatch; an endpoint that returns "requeue" or throws gets the
+ * message again (its id leaves the duplicate window), at most `max_delivery_attempts`
+ * times, then it is dead-lettered: a failure is never an endless loop.
  */
-import type { Logger } from '../log/logger.js';
 import { RequestContext } from './context.js';
-import type { Delivery, Listener } from './drivers/driver.js';
+import type { DeliveryHandler, Listener } from './drivers/driver.js';
+import { InvalidConfiguration } from './errors.js';
+import type { IncomingMessage } from './handling/incoming-message.js';
+import { MessageHandlingServer, type Decoded, type HandlingOptions } from './handling/message-handling-server.js';
 import { PRIORITIES, type NotificationPriority } from './notifier.js';
 import type { Transport } from './transport.js';
-import { DeliveryRunner } from './util/delivery-runner.js';
-import { RecentCounts, RecentIds } from './util/recent-ids.js';
-import { decodeDocument, toNotification } from './wire/messages.js';
+import { notificationQueueName, notificationRoutingKey } from './wire/topology.js';
+import { toNotification, type NotificationMessage } from './wire/messages.js';
 
 /** Metadata passed with each notification. */
 export interface NotificationMetadata {
@@ -38,14 +43,12 @@ export type NotificationEndpoint = Partial<Record<NotificationPriority, Notifica
   filter?: { eventType?: RegExp; publisherId?: RegExp };
 };
 
-/** Listener settings. */
-export interface NotificationListenerOptions {
+/** Listener settings: those of every server ({@link HandlingOptions}), and these. */
+export interface NotificationListenerOptions extends Omit<HandlingOptions, 'sendTracebacks'> {
   /** Shared queue name: listeners in one pool split the notifications between them. */
   pool?: string;
   /** Requeue when a handler throws or returns "requeue"; default true. */
   allowRequeue?: boolean;
-  maxConcurrency?: number;
-  logger?: Logger;
 }
 
 /** A notification topic to listen to. */
@@ -54,104 +57,88 @@ export interface NotificationTarget {
   exchange?: string;
 }
 
-/** Receives notifications. */
-export class NotificationListener {
-  private readonly logger: Logger;
-  private readonly runner: DeliveryRunner;
-  private readonly recentIds = new RecentIds(1024);
-  private readonly attempts = new RecentCounts(4096);
-  private listeners: Listener[] = [];
+type Notification = NotificationMessage & { uniqueId: string | null };
 
+/** Receives notifications. */
+export class NotificationListener extends MessageHandlingServer<Notification> {
+  protected readonly label = 'notification listener';
+
+  /**
+   * @param targets the topics (and exchanges) to listen to.
+   * @param endpoints objects with a handler per priority they take (`info`, `error`, …).
+   * @throws {@link InvalidConfiguration} without a target.
+   */
   constructor(
-    private readonly transport: Transport,
+    transport: Transport,
     private readonly targets: readonly NotificationTarget[],
     private readonly endpoints: readonly NotificationEndpoint[],
     private readonly options: NotificationListenerOptions = {},
   ) {
-    if (targets.length === 0) throw new TypeError('A notification listener needs at least one target');
-    this.logger = (options.logger ?? transport.logger).child({ listener: 'notifications' });
-    this.runner = new DeliveryRunner(options.maxConcurrency ?? 64, (delivery) => this.process(delivery), this.logger);
+    if (targets.length === 0) throw new InvalidConfiguration('A notification listener needs at least one target ({ topic })');
+    super(transport, options, (options.logger ?? transport.logger).child({ listener: 'notifications' }));
   }
 
-  /** Declares and consumes the queues of every priority some endpoint handles. */
-  async start(): Promise<void> {
+  /** Declares and consumes the queues of every priority some endpoint handles, per exchange. */
+  protected async listen(prefetch: number, handler: DeliveryHandler): Promise<Listener[]> {
     const priorities = PRIORITIES.filter((priority) => this.endpoints.some((endpoint) => typeof endpoint[priority] === 'function'));
     const byExchange = new Map<string, Array<{ routingKey: string; queue: string }>>();
     for (const target of this.targets) {
       const exchange = target.exchange ?? this.transport.controlExchange;
       const bindings = byExchange.get(exchange) ?? [];
       for (const priority of priorities) {
-        const routingKey = `${target.topic}.${priority}`;
-        bindings.push({ routingKey, queue: this.options.pool ?? routingKey });
+        const routingKey = notificationRoutingKey(target.topic, priority);
+        bindings.push({ routingKey, queue: notificationQueueName(routingKey, this.options.pool) });
       }
       byExchange.set(exchange, bindings);
     }
+    const listeners: Listener[] = [];
     for (const [exchange, bindings] of byExchange) {
-      this.listeners.push(
-        await this.transport.driver.listenNotifications(
-          { exchange, bindings, prefetch: this.options.maxConcurrency ?? 64 },
-          (delivery) => this.runner.push(delivery),
-        ),
-      );
+      listeners.push(await this.transport.driver.listenNotifications({ exchange, bindings, prefetch }, handler));
     }
+    return listeners;
   }
 
-  /** Stops consuming and waits (30 s at most) for running handlers. */
-  async stop(): Promise<void> {
-    const listeners = this.listeners;
-    this.listeners = [];
-    await Promise.all(listeners.map((listener) => listener.cancel()));
-    this.runner.stop();
-    await this.runner.idle(30_000);
-    await Promise.all(listeners.map((listener) => listener.close()));
+  protected decode(document: Record<string, unknown>): Decoded<Notification> {
+    const notification = toNotification(document);
+    return { content: notification, uniqueId: notification.uniqueId };
   }
 
-  private async process(delivery: Delivery): Promise<void> {
-    let message;
-    try {
-      message = toNotification(decodeDocument(delivery.body, this.transport.options.max_message_size));
-    } catch (error) {
-      this.transport.metrics?.deadLettered('malformed');
-      await delivery.deadLetter((error as Error).message);
-      return;
-    }
-    if (message.uniqueId && !delivery.redelivered && !this.recentIds.add(message.uniqueId)) {
-      delivery.ack();
-      return;
-    }
-    const priority = message.priority.toLowerCase() as NotificationPriority;
-    this.transport.metrics?.notificationReceived(message.event_type, priority);
+  protected handle(message: IncomingMessage<Notification>): Promise<void> {
+    const notification = message.content;
+    const priority = notification.priority.toLowerCase() as NotificationPriority;
+    this.transport.metrics?.notificationReceived(notification.event_type, priority);
     const tracing = this.transport.tracing;
-    const span = tracing?.startProcess(delivery, delivery.headers);
-    if (span === undefined) return this.dispatch(delivery, message, priority);
-    if (span.isRecording()) span.setAttribute('openstack.event_type', message.event_type);
-    return tracing!.withSpan(span, () => this.dispatch(delivery, message, priority)).finally(() => span.end());
+    const span = tracing?.startProcess(message.delivery, message.headers);
+    if (span === undefined) return this.dispatch(message, priority);
+    if (span.isRecording()) span.setAttribute('openstack.event_type', notification.event_type);
+    return tracing!.withSpan(span, () => this.dispatch(message, priority)).finally(() => span.end());
   }
 
-  private async dispatch(delivery: Delivery, message: ReturnType<typeof toNotification>, priority: NotificationPriority): Promise<void> {
-    const context = RequestContext.fromDict(message.context);
-    const metadata = { message_id: message.message_id, timestamp: message.timestamp };
+  /** Runs every matching endpoint's handler; then ack, requeue, or (too many attempts) dead-letter. */
+  private async dispatch(message: IncomingMessage<Notification>, priority: NotificationPriority): Promise<void> {
+    const notification = message.content;
+    const context = RequestContext.fromDict(notification.context);
+    const metadata = { message_id: notification.message_id, timestamp: notification.timestamp };
     let requeue = false;
     for (const endpoint of this.endpoints) {
       const handler = endpoint[priority];
-      if (typeof handler !== 'function' || !matches(endpoint, message.event_type, message.publisher_id)) continue;
+      if (typeof handler !== 'function' || !matches(endpoint, notification.event_type, notification.publisher_id)) continue;
       try {
-        const result = await handler.call(endpoint, context, message.publisher_id, message.event_type, message.payload, metadata);
+        const result = await handler.call(endpoint, context, notification.publisher_id, notification.event_type, notification.payload, metadata);
         if (result === 'requeue') requeue = true;
       } catch (error) {
-        this.logger.error({ err: error, eventType: message.event_type }, 'notification handler raised');
+        this.logger.error({ err: error, eventType: notification.event_type }, 'notification handler raised');
         requeue = true;
       }
     }
-    if (!requeue || this.options.allowRequeue === false) return delivery.ack();
-    const attempt = (delivery.deliveryCount ?? 0) + 1;
-    const seen = this.attempts.increment(message.uniqueId ?? message.message_id);
-    if (Math.max(attempt, seen) >= this.transport.options.max_delivery_attempts) {
-      this.transport.metrics?.deadLettered('handler_failed');
-      await delivery.deadLetter(`notification handler failed ${Math.max(attempt, seen)} times`);
+    if (requeue) this.stats.failed += 1;
+    else this.stats.handled += 1;
+    if (!requeue || this.options.allowRequeue === false) return message.ack();
+    if (message.attempt >= this.transport.options.max_delivery_attempts) {
+      await message.deadLetter(`notification handler failed ${message.attempt} times`, 'handler_failed');
       return;
     }
-    delivery.requeue();
+    message.requeue();
   }
 }
 

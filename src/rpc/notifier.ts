@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { RequestContext } from './context.js';
 import type { ContextInput } from './client.js';
+import { InvalidConfiguration } from './errors.js';
 import type { Transport } from './transport.js';
-import { encodeNotification } from './wire/messages.js';
+import { encodeNotification } from './wire/envelope.js';
 import { endWith } from './telemetry/tracing.js';
 
 /** Notification priorities, as oslo names them. */
@@ -34,7 +35,7 @@ export class Notifier {
     private readonly transport: Transport,
     private readonly options: NotifierOptions,
   ) {
-    if (!options.publisherId) throw new TypeError('A notifier needs a publisherId');
+    if (!options.publisherId) throw new InvalidConfiguration('A notifier needs a publisherId (e.g. "compute.host1")');
   }
 
   /** A notifier with other settings (e.g. another publisherId). */

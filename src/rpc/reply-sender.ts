@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { Driver, MessageHeaders } from './drivers/driver.js';
 import { MessageUndeliverable, SerializationError, PayloadTooLarge } from './errors.js';
 import { toWireFailure } from './wire/failure.js';
-import { encodeReply } from './wire/messages.js';
+import { encodeReply } from './wire/envelope.js';
 import { sleep } from './util/time.js';
 import { UuidSource } from './util/uuid-source.js';
 

@@ -5,6 +5,7 @@
  */
 import { InvalidTarget } from './errors.js';
 import { parseVersion } from './version.js';
+import { describeDestination } from './wire/topology.js';
 
 /** The fields of a {@link Target}. All optional; which ones are needed depends on the use. */
 export interface TargetFields {
@@ -67,7 +68,7 @@ export class Target implements Readonly<TargetFields> {
 
   /** A short human description, e.g. `compute.host1 (exchange nova)`. */
   describe(): string {
-    const where = this.fanout ? `${this.topic}_fanout` : this.server ? `${this.topic}.${this.server}` : `${this.topic}`;
+    const where = describeDestination(this.topic, this.server, this.fanout);
     return this.exchange ? `${where} (exchange ${this.exchange})` : where;
   }
 }

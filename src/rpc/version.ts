@@ -1,4 +1,5 @@
 /** oslo.messaging's API version rules: "X.Y" or "X.Y.Z", compatible within a major. */
+import { InvalidVersion } from './errors.js';
 
 interface ParsedVersion {
   major: number;
@@ -6,10 +7,13 @@ interface ParsedVersion {
   revision: number;
 }
 
-/** Parses "X.Y" / "X.Y.Z"; throws a clear error for anything else. */
+/**
+ * Parses "X.Y" / "X.Y.Z".
+ * @throws {@link InvalidVersion} for anything else.
+ */
 export function parseVersion(version: string): ParsedVersion {
   const match = /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(version);
-  if (!match) throw new TypeError(`invalid RPC version "${version}": expected "X.Y" or "X.Y.Z"`);
+  if (!match) throw new InvalidVersion(`invalid RPC version "${version}": expected "X.Y" or "X.Y.Z"`);
   return { major: Number(match[1]), minor: Number(match[2]), revision: Number(match[3] ?? 0) };
 }
 

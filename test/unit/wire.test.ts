@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedMessage, PayloadTooLarge, RequestContext, SerializationError } from '../../src/rpc/index.js';
 import { parsePythonJson } from '../../src/rpc/wire/json.js';
-import {
-  decodeDocument,
-  encodeContext,
-  encodeContextEntries,
-  encodeNotification,
-  encodeReply,
-  encodeRequest,
-  toIncomingRequest,
-  toIncomingReply,
-} from '../../src/rpc/wire/messages.js';
+import { decodeDocument, toIncomingRequest, toIncomingReply } from '../../src/rpc/wire/messages.js';
+import { encodeContext, encodeContextEntries, encodeNotification, encodeReply, encodeRequest } from '../../src/rpc/wire/envelope.js';
 import { pythonUtcNow } from '../../src/rpc/notifier.js';
 
 const MAX = 1 << 20;

@@ -1,22 +1,32 @@
-/** The last N ids seen, for duplicate detection (oslo keeps 16 `_unique_id`s). */
+/**
+ * The last N ids seen, for duplicate detection (oslo keeps 16 `_unique_id`s; a server
+ * here keeps `duplicateWindow`, default 1024).
+ */
 export class RecentIds {
-  private readonly ids = new Set<string>();
+  /** id → its slot in `order`, so a forgotten and re-added id is not evicted by its old slot. */
+  private readonly ids = new Map<string, number>();
   private readonly order: Array<string | undefined>;
   private next = 0;
 
   constructor(capacity: number) {
-    this.order = new Array<string | undefined>(capacity);
+    this.order = new Array<string | undefined>(Math.max(1, capacity));
   }
 
   /** Records `id`; returns false when it was already among the recent ones. */
   add(id: string): boolean {
     if (this.ids.has(id)) return false;
-    const evicted = this.order[this.next];
-    if (evicted !== undefined) this.ids.delete(evicted);
-    this.order[this.next] = id;
-    this.next = (this.next + 1) % this.order.length;
-    this.ids.add(id);
+    const slot = this.next;
+    const evicted = this.order[slot];
+    if (evicted !== undefined && this.ids.get(evicted) === slot) this.ids.delete(evicted);
+    this.order[slot] = id;
+    this.next = (slot + 1) % this.order.length;
+    this.ids.set(id, slot);
     return true;
+  }
+
+  /** Forgets `id`, so its next arrival is not a duplicate (a message requeued on purpose). */
+  forget(id: string): void {
+    this.ids.delete(id);
   }
 }
 

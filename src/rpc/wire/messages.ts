@@ -1,12 +1,13 @@
 /**
- * The oslo.messaging message documents: envelope 2.0 around RPC requests, replies and
- * notifications (docs/wire-format.md §2–§4, §8), with strict decoding that turns anything
- * malformed into a MalformedMessage naming what is wrong.
+ * The oslo.messaging message documents as they are read: envelope 2.0 around RPC
+ * requests, replies and notifications (docs/wire-format.md §2–§4, §8), with strict
+ * decoding that turns anything malformed into a MalformedMessage naming what is wrong.
+ * Writing them is envelope.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { MalformedMessage, PayloadTooLarge } from '../errors.js';
+import { MalformedMessage } from '../errors.js';
 import { isValidVersion } from '../version.js';
-import { decodeUtf8, isPlainObject, parsePythonJson, stringifyJson } from './json.js';
+import { decodeUtf8, isPlainObject, parsePythonJson } from './json.js';
 
 /** A uuid4 as 32 hex characters, as oslo writes `_msg_id` and `_unique_id`. */
 export function uuidHex(): string {
@@ -15,22 +16,6 @@ export function uuidHex(): string {
 
 /** The prefix of context entries in a message (`_context_<key>`). */
 export const CONTEXT_ENTRY_PREFIX = '_context_';
-
-/** What a client sends: a cast or a call. */
-export interface OutgoingRequest {
-  method: string;
-  args: Record<string, unknown>;
-  namespace?: string;
-  version?: string;
-  /** Present for calls only. */
-  call?: { msgId: string; replyQueue: string; callMonitorTimeout: number | null };
-  /** The context entries, already encoded by {@link encodeContextEntries}. */
-  contextEntries: string;
-  /** The same entries escaped for the envelope ({@link escapeForEnvelope}), when kept. */
-  escapedContextEntries?: string;
-  /** `_unique_id` (a uuid4 hex); a new one when absent. */
-  uniqueId?: string;
-}
 
 /** A decoded RPC request. */
 export interface IncomingRequest {
@@ -69,110 +54,10 @@ export interface NotificationMessage {
   context: Record<string, unknown>;
 }
 
-/** Wraps an inner document in envelope 2.0 and checks the size limit. */
-export function encodeEnvelope(inner: Record<string, unknown>, maxBytes: number): Buffer {
-  return encodeEnvelopeText(stringifyJson(inner, 'message'), maxBytes);
-}
-
-/** Wraps an already-encoded inner document in envelope 2.0 (`oslo.message` is a string). */
-function encodeEnvelopeText(innerText: string, maxBytes: number): Buffer {
-  return envelopeBody(JSON.stringify(innerText), maxBytes);
-}
-
-/** The envelope around an inner document already quoted as a JSON string; checks the size limit. */
-function envelopeBody(quotedInner: string, maxBytes: number): Buffer {
-  const body = Buffer.from(`{"oslo.version":"2.0","oslo.message":${quotedInner}}`, 'utf8');
-  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
-  return body;
-}
-
 /**
- * Encodes a context dict as the `"_context_<key>": value` members of the inner
- * document (with a leading comma), so an immutable context is encoded once.
- */
-export function encodeContextEntries(context: Record<string, unknown>): string {
-  let entries = '';
-  for (const [key, value] of Object.entries(context)) {
-    if (value === undefined) continue;
-    entries += `,${JSON.stringify(CONTEXT_ENTRY_PREFIX + key)}:${stringifyJson(value, `context key ${key}`)}`;
-  }
-  return entries;
-}
-
-/**
- * JSON text as it appears inside the envelope's `oslo.message` string (escaped, no
- * quotes). Escaping is per character, so the escaped parts of a text joined at ASCII
- * boundaries are the escaped text: a context's entries are escaped once, not per message.
- */
-export function escapeForEnvelope(text: string): string {
-  const quoted = JSON.stringify(text);
-  return quoted.slice(1, quoted.length - 1);
-}
-
-/** A context's `_context_*` members, plain and escaped for the envelope. */
-export interface EncodedContextEntries {
-  contextEntries: string;
-  escapedContextEntries: string | undefined;
-}
-
-/** Encodes a context dict's entries once, in both forms a request needs. */
-export function encodeContext(context: Record<string, unknown>): EncodedContextEntries {
-  const contextEntries = encodeContextEntries(context);
-  return { contextEntries, escapedContextEntries: escapeForEnvelope(contextEntries) };
-}
-
-/** Encodes a request with oslo's key order (docs/wire-format.md §3.1). */
-export function encodeRequest(request: OutgoingRequest, maxBytes: number): Buffer {
-  let inner = `{"method":${JSON.stringify(request.method)},"args":${stringifyJson(request.args, 'arguments', request.method)}`;
-  if (request.namespace !== undefined) inner += `,"namespace":${JSON.stringify(request.namespace)}`;
-  if (request.version !== undefined) inner += `,"version":${JSON.stringify(request.version)}`;
-  if (request.call) {
-    const { msgId, replyQueue, callMonitorTimeout } = request.call;
-    inner += `,"_msg_id":"${msgId}","_reply_q":${JSON.stringify(replyQueue)},"_timeout":${JSON.stringify(callMonitorTimeout)}`;
-  }
-  inner += `,"_unique_id":"${request.uniqueId ?? uuidHex()}"`;
-  // Only the per-message head is escaped here; the context's part usually was already.
-  const quotedHead = JSON.stringify(inner);
-  const context = request.escapedContextEntries ?? escapeForEnvelope(request.contextEntries);
-  return envelopeBody(`${quotedHead.slice(0, quotedHead.length - 1)}${context}}"`, maxBytes);
-}
-
-/** Encodes a reply: final (`ending: true`) or a call-monitor heartbeat. */
-export function encodeReply(
-  msgId: string,
-  outcome: { result?: unknown; failure?: string | null; ending: boolean },
-  maxBytes: number,
-  uniqueId: string = uuidHex(),
-): Buffer {
-  const result = stringifyJson(outcome.result ?? null, 'result');
-  const failure = outcome.failure == null ? 'null' : JSON.stringify(outcome.failure);
-  return encodeEnvelopeText(
-    `{"result":${result},"failure":${failure},"ending":${outcome.ending},"_msg_id":${JSON.stringify(msgId)},"_unique_id":"${uniqueId}"}`,
-    maxBytes,
-  );
-}
-
-/** Encodes a notification, enveloped (`messagingv2`) or bare (`messaging`). */
-export function encodeNotification(message: NotificationMessage, enveloped: boolean, maxBytes: number): Buffer {
-  const inner: Record<string, unknown> = {
-    message_id: message.message_id,
-    publisher_id: message.publisher_id,
-    event_type: message.event_type,
-    priority: message.priority,
-    payload: message.payload,
-    timestamp: message.timestamp,
-    _unique_id: uuidHex(),
-  };
-  for (const [key, value] of Object.entries(message.context)) inner[CONTEXT_ENTRY_PREFIX + key] = value;
-  if (enveloped) return encodeEnvelope(inner, maxBytes);
-  const body = Buffer.from(stringifyJson(inner, 'notification'), 'utf8');
-  if (body.length > maxBytes) throw new PayloadTooLarge(body.length, maxBytes);
-  return body;
-}
-
-/** * Decodes a body to its inner document (docs/wire-format.md §2.2): an envelope 2.x is
-opened, a bare
- * object is taken as a 1.0 message; anything that is not an object is malformed.
+ * Decodes a body to its inner document (docs/wire-format.md §2.2): an envelope 2.x is
+ * opened, a bare object is taken as a 1.0 message; anything that is not an object is
+ * malformed.
  */
 export function decodeDocument(body: Buffer, maxBytes: number): Record<string, unknown> {
   if (body.length > maxBytes) throw new MalformedMessage(`message of ${body.length} bytes exceeds max_message_size of ${maxBytes} bytes`);
@@ -233,7 +118,7 @@ class DecodedRequest implements IncomingRequest {
 }
 
 /** The `_context_*` entries of a document, with the prefix stripped. */
-function contextOf(doc: Record<string, unknown>): Record<string, unknown> {
+export function contextOf(doc: Record<string, unknown>): Record<string, unknown> {
   const context: Record<string, unknown> = {};
   for (const key in doc) {
     // `_` first: most keys are rejected on their first character.

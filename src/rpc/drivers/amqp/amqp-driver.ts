@@ -14,7 +14,17 @@ import { AmqpDeadLetterQueue } from './dead-letter.js';
 import { Publisher, type Declaration } from './publisher.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
 import { QueueNamer } from './queue-names.js';
-import { consumerArguments, controlExchange, fanoutExchange, fanoutStream, transientQueue, workQueue } from './topology.js';
+import {
+  consumerArguments,
+  controlExchange,
+  fanoutExchange,
+  fanoutExchangeName,
+  fanoutStream,
+  legacyReplyExchange,
+  rpcServerLayout,
+  transientQueue,
+  workQueue,
+} from '../../wire/topology.js';
 
 /** RabbitMQ transport driver. */
 export class AmqpDriver implements Driver {
@@ -54,7 +64,7 @@ export class AmqpDriver implements Driver {
   }
 
   publishFanout(topic: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
-    const exchange = `${topic}_fanout`;
+    const exchange = fanoutExchangeName(topic);
     return this.publisher.publish({
       exchange,
       routingKey: '',
@@ -99,31 +109,27 @@ export class AmqpDriver implements Driver {
   }
 
   async listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener> {
-    const stream = this.options.rabbit_stream_fanout;
-    const fanoutQueue = stream ? `${spec.topic}_fanout` : this.names.fanout(spec.topic);
-    const serverKey = `${spec.topic}.${spec.server}`;
-    return this.startConsumer(`listen:${serverKey}`, spec.prefetch, handler, {
-      streams: new Set(stream ? [fanoutQueue] : []),
+    const layout = rpcServerLayout(this.options, spec.exchange, spec.topic, spec.server, () => this.names.unique());
+    const { workQueues, fanoutQueue } = layout;
+    return this.startConsumer(`listen:${workQueues[1]}`, spec.prefetch, handler, {
+      streams: new Set(layout.fanoutIsStream ? [fanoutQueue] : []),
       setup: async (channel) => {
-        await this.declareControlExchange(channel, spec.exchange);
-        for (const key of [spec.topic, serverKey]) {
-          await channel.assertQueue(key, workQueue(this.options));
-          await channel.bindQueue(key, spec.exchange, key);
+        await this.declareControlExchange(channel, layout.exchange);
+        for (const queue of workQueues) {
+          await channel.assertQueue(queue, workQueue(this.options));
+          await channel.bindQueue(queue, layout.exchange, queue);
         }
         const fanout = fanoutExchange(this.options);
-        await channel.assertExchange(`${spec.topic}_fanout`, fanout.type, fanout.options);
-        await channel.assertQueue(fanoutQueue, stream ? fanoutStream(this.options) : transientQueue(this.options));
-        await channel.bindQueue(fanoutQueue, `${spec.topic}_fanout`, spec.topic);
-        return [spec.topic, serverKey, fanoutQueue];
+        await channel.assertExchange(layout.fanoutExchange, fanout.type, fanout.options);
+        await channel.assertQueue(fanoutQueue, layout.fanoutIsStream ? fanoutStream(this.options) : transientQueue(this.options));
+        await channel.bindQueue(fanoutQueue, layout.fanoutExchange, layout.fanoutBindingKey);
+        return [...workQueues, fanoutQueue];
       },
-      // oslo deletes the server's fanout queue on a graceful stop, unless it is the shared
-      // stream or a queue-manager name the next start reuses.
-      onClose:
-        stream || this.options.use_queue_manager
-          ? undefined
-          : async (channel) => {
-              await channel.deleteQueue(fanoutQueue);
-            },
+      onClose: layout.deleteFanoutQueueOnStop
+        ? async (channel) => {
+            await channel.deleteQueue(fanoutQueue);
+          }
+        : undefined,
     });
   }
 
@@ -170,7 +176,8 @@ export class AmqpDriver implements Driver {
         // Python servers before oslo.messaging 9.2 reply through a direct exchange named
         // like the reply queue (docs/wire-format.md §4.5); newer ones use the default
         // exchange.
-        await channel.assertExchange(queue, 'direct', { durable: false, autoDelete: true });
+        const legacy = legacyReplyExchange();
+        await channel.assertExchange(queue, legacy.type, legacy.options);
         await channel.bindQueue(queue, queue, queue);
         return [queue];
       },

@@ -8,7 +8,7 @@ import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import type { DeadLetter, DeadLetterStore } from '../driver.js';
 import type { BrokerConnection } from './connection.js';
 import type { Publisher } from './publisher.js';
-import { deadLetterQueue } from './topology.js';
+import { deadLetterQueue } from '../../wire/topology.js';
 
 const HEADER = {
   id: 'x-novarpc-dead-letter-id',

@@ -1,5 +1,5 @@
 /**
- * Names of per-process queues: `reply_<uuid hex>` and `<topic>_fanout_<uuid hex>`, or
+ * Names of per-process queues (formats in wire/topology.ts): `reply_<uuid hex>` and `<topic>_fanout_<uuid hex>`, or
  * with `use_queue_manager` (oslo.messaging 14.7+) `reply_<host>:<process>:<n>` and
  * `<topic>_fanout_<host>:<process>:<n>`, so a restarted service finds its queues again.
  *
@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { uuidHex } from '../../wire/messages.js';
 import type { TransportOptions } from '../../transport-options.js';
+import { fanoutQueueName, queueManagerUnique, replyQueueName } from '../../wire/topology.js';
 
 /** Hands out reply and fanout queue names for one transport. */
 export class QueueNamer {
@@ -27,15 +28,16 @@ export class QueueNamer {
 
   /** The name of this process's reply queue. */
   reply(): string {
-    return `reply_${this.unique()}`;
+    return replyQueueName(this.unique());
   }
 
   /** The name of a server's own fanout queue for `topic`. */
   fanout(topic: string): string {
-    return `${topic}_fanout_${this.unique()}`;
+    return fanoutQueueName(topic, this.unique());
   }
 
-  private unique(): string {
+  /** The unique part of a per-process name: a uuid hex, or the queue manager's `<host>:<process>:<n>`. */
+  unique(): string {
     return this.manager ? this.manager.next() : uuidHex();
   }
 }
@@ -60,7 +62,7 @@ class QueueManagerCounter {
       writeFileSync(this.file, `${this.group.id}:${value}:${this.group.start}`);
       return value;
     });
-    return `${this.host}:${this.process}:${counter}`;
+    return queueManagerUnique(this.host, this.process, counter);
   }
 }
 

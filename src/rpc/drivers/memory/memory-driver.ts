@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageUndeliverable, TransportError } from '../../errors.js';
 import { uuidHex } from '../../wire/messages.js';
+import { fanoutExchangeName, replyQueueName, rpcServerLayout } from '../../wire/topology.js';
 import type {
   DeadLetter,
   DeadLetterStore,
@@ -40,8 +41,9 @@ export class MemoryDriver implements Driver {
 
   async publishFanout(topic: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
     this.assertOpen();
-    this.bus.declareExchange(`${topic}_fanout`, 'fanout');
-    this.bus.publish(`${topic}_fanout`, '', body, undefined, headers);
+    const exchange = fanoutExchangeName(topic);
+    this.bus.declareExchange(exchange, 'fanout');
+    this.bus.publish(exchange, '', body, undefined, headers);
   }
 
   async publishReply(replyQueue: string, body: Buffer, headers?: MessageHeaders): Promise<void> {
@@ -62,7 +64,7 @@ export class MemoryDriver implements Driver {
   async startReplyQueue(handler: DeliveryHandler): Promise<string> {
     this.assertOpen();
     if (this.replyQueue) return this.replyQueue;
-    const queue = `reply_${uuidHex()}`;
+    const queue = replyQueueName(uuidHex());
     this.bus.declareQueue(queue);
     this.consume([queue], 0, (delivery) => {
       delivery.ack();
@@ -74,17 +76,17 @@ export class MemoryDriver implements Driver {
 
   async listenRpc(spec: RpcListenSpec, handler: DeliveryHandler): Promise<Listener> {
     this.assertOpen();
-    const serverKey = `${spec.topic}.${spec.server}`;
-    const fanoutQueue = `${spec.topic}_fanout_${uuidHex()}`;
-    this.bus.declareExchange(spec.exchange, 'topic');
-    this.bus.declareExchange(`${spec.topic}_fanout`, 'fanout');
-    for (const key of [spec.topic, serverKey]) {
-      this.bus.declareQueue(key);
-      this.bus.bind(key, spec.exchange, key);
+    // The memory bus has no streams nor queue manager: each server has a fanout queue of its own.
+    const layout = rpcServerLayout({ rabbit_stream_fanout: false, use_queue_manager: false }, spec.exchange, spec.topic, spec.server, uuidHex);
+    this.bus.declareExchange(layout.exchange, 'topic');
+    this.bus.declareExchange(layout.fanoutExchange, 'fanout');
+    for (const queue of layout.workQueues) {
+      this.bus.declareQueue(queue);
+      this.bus.bind(queue, layout.exchange, queue);
     }
-    this.bus.declareQueue(fanoutQueue);
-    this.bus.bind(fanoutQueue, `${spec.topic}_fanout`, spec.topic);
-    return this.consume([spec.topic, serverKey, fanoutQueue], spec.prefetch, handler, () => this.bus.deleteQueue(fanoutQueue));
+    this.bus.declareQueue(layout.fanoutQueue);
+    this.bus.bind(layout.fanoutQueue, layout.fanoutExchange, layout.fanoutBindingKey);
+    return this.consume([...layout.workQueues, layout.fanoutQueue], spec.prefetch, handler, () => this.bus.deleteQueue(layout.fanoutQueue));
   }
 
   async listenNotifications(spec: NotificationListenSpec, handler: DeliveryHandler): Promise<Listener> {
