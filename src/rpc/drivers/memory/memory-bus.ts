@@ -1,3 +1,4 @@
+import { TransportError } from '../../errors.js';
 import type { DeadLetter } from '../driver.js';
 
 /**
@@ -149,7 +150,7 @@ export class MemoryBus {
   /** Adds a consumer; returns a function that removes it. */
   consume(queue: string, consumer: MemoryConsumer): () => void {
     const memoryQueue = this.queues.get(queue);
-    if (!memoryQueue) throw new Error(`memory bus: no queue "${queue}"`);
+    if (!memoryQueue) throw new TransportError(`memory bus: no queue "${queue}"`);
     memoryQueue.consumers.push(consumer);
     memoryQueue.schedule();
     return () => {
