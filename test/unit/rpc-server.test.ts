@@ -117,7 +117,7 @@ describe('RpcServer on the memory bus', () => {
       listen(spec, (delivery) => handler({ ...delivery, ack: () => { acks.push(JSON.parse(JSON.parse(delivery.body.toString())['oslo.message']).method); delivery.ack(); } })),
     );
     await serve(transport, [{ methods: { wait: () => release.promise, castWait: () => release.promise } }]);
-    const client = new RpcClient(open(bus), { topic: 't', timeout: 30 });
+    const client = new RpcClient(open(bus), { topic: 't' }, { timeout: 30 });
     const call = client.call(context, 'wait');
     await client.cast(context, 'castWait');
     await waitFor(() => acks.includes('wait'), 10_000, 'call acknowledged');
