@@ -10,6 +10,7 @@ import { InvalidConfiguration } from './errors.js';
 import type { Transport } from './transport.js';
 import { encodeNotification } from './wire/envelope.js';
 import { endWith } from './telemetry/tracing.js';
+import { notificationRoutingKey } from './wire/topology.js';
 
 /** Notification priorities, as oslo names them. */
 export type NotificationPriority = 'audit' | 'debug' | 'info' | 'warn' | 'error' | 'critical' | 'sample';
@@ -90,7 +91,7 @@ export class Notifier {
     this.transport.metrics?.notificationSent(eventType, priority);
     await Promise.all(
       (this.options.topics ?? ['notifications']).map((topic) => {
-        const key = `${topic}.${priority}`;
+        const key = notificationRoutingKey(topic, priority);
         const tracing = this.transport.tracing;
         if (tracing === undefined) return this.transport.driver.publishNotification(exchange, key, key, body);
         const span = tracing.startSend({ exchange, routingKey: key });

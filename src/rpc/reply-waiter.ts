@@ -8,6 +8,7 @@ import type { Delivery, Driver } from './drivers/driver.js';
 import { MessagingTimeout, TransportError, type WireErrorClass } from './errors.js';
 import { fromWireFailure } from './wire/failure.js';
 import { decodeDocument, toIncomingReply } from './wire/messages.js';
+import { requestRoutingKey } from './wire/topology.js';
 
 /** What a waiter is waiting for, for error messages. */
 export interface WaitDescription {
@@ -197,7 +198,7 @@ export class ReplyWaiter {
 }
 
 function timeoutError(msgId: string, what: WaitDescription, windowMs: number, kind: string): MessagingTimeout {
-  const where = what.server ? `${what.topic}.${what.server}` : what.topic;
+  const where = requestRoutingKey(what.topic, what.server);
   const seconds = windowMs / 1000;
   return new MessagingTimeout(
     `Timed out waiting for a reply to message ID ${msgId}: method "${what.method}" on ${where} got no reply within ${seconds}s (${kind})`,
