@@ -82,6 +82,13 @@ export class RpcClient {
   /**
    * Fire-and-forget: resolves once the broker has the message (publisher confirm).
    * With `fanout`, every server of the topic gets it.
+   * @param context the request context (or an oslo-style dict, sent as it is).
+   * @param method the remote method's name.
+   * @param args its keyword arguments (JSON values).
+   * @throws (rejects with) `InvalidTarget` without a topic, `VersionCapError` above the cap,
+   * `InvalidArguments` for an empty method name, `SerializationError`, `PayloadTooLarge`,
+   * `TransportError` when the broker does not confirm within `send_timeout`.
+   * @example await client.cast(ctx, 'reboot_instance', { instance_id: id });
    */
   cast(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<void> {
     const meter = this.transport.metrics && this.meter('cast', method);
@@ -110,6 +117,9 @@ export class RpcClient {
   /**
    * Request/reply: resolves with the remote result, or rejects with the remote error
    * rebuilt, MessagingTimeout, or TransportError.
+   * @throws (rejects with) what {@link RpcClient.cast} does, plus `InvalidTarget` with
+   * `fanout`, `MessagingTimeout`, `RemoteError` or the rebuilt remote error.
+   * @example const { address } = await client.call<{ address: string }>(ctx, 'allocate_for_instance', { instance_id: id });
    */
   call<T = unknown>(context: ContextInput, method: string, args: Record<string, unknown> = {}): Promise<T> {
     const meter = this.transport.metrics && this.meter('call', method);

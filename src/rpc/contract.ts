@@ -101,7 +101,7 @@ export type ContractClient<M extends MethodSpecs> = {
  * Declares a contract. Checks that every `since` is a valid version no newer than the
  * contract's version (in the same major version), so the history stays coherent.
  * @throws {@link InvalidContract} for a method named `_…` or a `since` outside the
- * contract's version; {@link InvalidVersion} for a malformed version.
+ * contract's version; `InvalidVersion` for a malformed version.
  */
 export function defineContract<const M extends MethodSpecs>(contract: Contract<M>): Contract<M> {
   parseVersion(contract.version);

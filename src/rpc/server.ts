@@ -45,7 +45,7 @@ export class RpcServer extends MessageHandlingServer<IncomingRequest> {
    * @param transport the bus to listen on.
    * @param target needs a `topic` and a `server`; `exchange` defaults to the transport's control exchange.
    * @param endpoints each `{ target?: { version, namespace }, methods: { name: (context, args) => result } }`.
-   * @throws {@link InvalidTarget} without topic or server; {@link InvalidEndpoint} for an endpoint of another shape.
+   * @throws {@link InvalidTarget} without topic or server; `InvalidEndpoint` for an endpoint of another shape.
    */
   constructor(transport: Transport, target: Target | TargetFields, endpoints: readonly Endpoint[], options: ServerOptions = {}) {
     const resolved = target instanceof Target ? target : new Target(target);

@@ -174,8 +174,13 @@ export abstract class MessageHandlingServer<T> {
       delivery.ack();
       return Promise.resolve();
     }
-    const handled = this.handle(new IncomingMessage(delivery, decoded.content, decoded.uniqueId, attempt, decoded.replyTo, this.services));
-    return handled instanceof Promise ? handled : Promise.resolve();
+    try {
+      const handled = this.handle(new IncomingMessage(delivery, decoded.content, decoded.uniqueId, attempt, decoded.replyTo, this.services));
+      return handled instanceof Promise ? handled : Promise.resolve();
+    } catch (error) {
+      // Never into the consumer's socket loop: the runner logs it and goes on.
+      return Promise.reject(error);
+    }
   }
 
   /**
