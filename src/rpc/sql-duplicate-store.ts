@@ -2,15 +2,17 @@
  * A {@link DuplicateStore} shared by every server through one SQL table (MariaDB/MySQL
  * or SQLite, through knex): `rpc_message_claims`, keyed by `_unique_id`.
  *
- * - claim: one INSERT; the primary key makes exactly one server's insert win. A loser
- *   reads the row: done → duplicate; running with a live lease → busy; running with an
- *   expired lease (its owner died mid-handler) → takes it over with a conditional UPDATE.
+ * - claim: an INSERT that ignores conflicts, then a SELECT of the rows; the primary key
+ *   makes exactly one server's insert win. Claims arriving while a batch is in the
+ *   database go together in the next one (group commit). A loser's row says: done →
+ *   duplicate; running with a live lease → busy; running with an expired lease (its
+ *   owner died mid-handler) → taken over with a conditional UPDATE.
  * - settle: batched, one UPDATE per `flushMs` for all ids settled meanwhile (a copy
  *   arriving in between sees "running" and waits for it).
  * - leases of running claims are renewed in one UPDATE every lease/3; rows older than
  *   `retentionSeconds` are deleted every minute.
- * Cost: one INSERT round trip before each message runs, plus a share of the batched
- * updates (bench/duplicate-store.ts measures it).
+ * Cost: two round trips before a message runs, shared by the claims of one batch, plus a
+ * share of the batched updates (bench/dedup.ts measures it).
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -50,6 +52,8 @@ export class SqlDuplicateStore implements DuplicateStore {
   private readonly settledIds = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly pending: Array<{ uniqueId: string; resolve: (outcome: ClaimOutcome) => void; reject: (error: unknown) => void }> = [];
+  private batching: Promise<void> | undefined;
   private ready: Promise<void> | undefined;
 
   constructor(
@@ -73,31 +77,77 @@ export class SqlDuplicateStore implements DuplicateStore {
     return this.ready;
   }
 
-  async claim(uniqueId: string): Promise<ClaimOutcome> {
-    await this.prepare();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const now = Date.now();
-      try {
-        await this.knex(this.table).insert({ unique_id: uniqueId, owner: this.owner, done: 0, lease_until: now + this.leaseMs, expires_at: now + this.retentionMs });
-        this.running.add(uniqueId);
-        return 'first';
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
+  /**
+   * Claims are grouped: while one batch is in the database, the claims arriving meanwhile
+   * wait and go together in the next (one INSERT ... IGNORE and one SELECT per batch).
+   */
+  claim(uniqueId: string): Promise<ClaimOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ uniqueId, resolve, reject });
+      this.batching ??= this.runBatches();
+    });
+  }
+
+  private async runBatches(): Promise<void> {
+    try {
+      await this.prepare();
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 500);
+        try {
+          const outcomes = await this.claimBatch(batch.map((entry) => entry.uniqueId));
+          batch.forEach((entry, i) => entry.resolve(outcomes[i]!));
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
       }
-      const row = (await this.knex(this.table).where({ unique_id: uniqueId }).first()) as ClaimRow | undefined;
-      if (row === undefined) continue; // expired and deleted meanwhile: insert again
-      if (Number(row.done) === 1 || row.owner === this.owner) return 'duplicate';
-      const leaseUntil = Number(row.lease_until);
-      if (leaseUntil >= now) return 'busy';
-      const taken = await this.knex(this.table)
-        .where({ unique_id: uniqueId, owner: row.owner, done: 0, lease_until: leaseUntil })
-        .update({ owner: this.owner, lease_until: now + this.leaseMs });
-      if (taken === 1) {
-        this.running.add(uniqueId);
-        return 'first';
-      }
+    } catch (error) {
+      for (const entry of this.pending.splice(0)) entry.reject(error);
+    } finally {
+      this.batching = undefined;
+      if (this.pending.length > 0) this.batching = this.runBatches();
     }
-    return 'busy';
+  }
+
+  /** The outcome of each id, in order; repeats within the batch are duplicates of the first. */
+  private async claimBatch(ids: readonly string[]): Promise<ClaimOutcome[]> {
+    const distinct = [...new Set(ids)];
+    const alreadyMine = new Set(distinct.filter((id) => this.running.has(id)));
+    const now = Date.now();
+    const fresh = distinct.filter((id) => !alreadyMine.has(id));
+    if (fresh.length > 0) {
+      const rows = fresh.map((id) => ({ unique_id: id, owner: this.owner, done: 0, lease_until: now + this.leaseMs, expires_at: now + this.retentionMs }));
+      await this.knex(this.table).insert(rows).onConflict('unique_id').ignore();
+    }
+    const found = (await this.knex(this.table).whereIn('unique_id', distinct).select('unique_id', 'owner', 'done', 'lease_until')) as ClaimRow[];
+    const rowOf = new Map(found.map((row) => [row.unique_id, row]));
+    const outcomeOf = new Map<string, ClaimOutcome>();
+    for (const id of distinct) outcomeOf.set(id, await this.outcome(id, rowOf.get(id), alreadyMine.has(id), now));
+    const seen = new Set<string>();
+    return ids.map((id) => {
+      const outcome = outcomeOf.get(id)!;
+      if (seen.has(id)) return outcome === 'first' ? 'duplicate' : outcome;
+      seen.add(id);
+      return outcome;
+    });
+  }
+
+  private async outcome(id: string, row: ClaimRow | undefined, alreadyMine: boolean, now: number): Promise<ClaimOutcome> {
+    if (row === undefined) return 'busy'; // expired and deleted meanwhile: the gate asks again
+    if (Number(row.done) === 1) return 'duplicate';
+    if (row.owner === this.owner) {
+      if (alreadyMine) return 'duplicate';
+      this.running.add(id);
+      return 'first';
+    }
+    const leaseUntil = Number(row.lease_until);
+    if (leaseUntil >= now) return 'busy';
+    // Its owner died mid-handler: take it over, unless another server just did.
+    const taken = await this.knex(this.table)
+      .where({ unique_id: id, owner: row.owner, done: 0, lease_until: leaseUntil })
+      .update({ owner: this.owner, lease_until: now + this.leaseMs });
+    if (taken !== 1) return 'busy';
+    this.running.add(id);
+    return 'first';
   }
 
   settle(uniqueId: string): void {
@@ -167,10 +217,4 @@ export class SqlDuplicateStore implements DuplicateStore {
     timer.unref();
     this.timers.push(timer);
   }
-}
-
-/** A primary-key conflict on MariaDB/MySQL (errno 1062) or SQLite. */
-function isDuplicateKey(error: unknown): boolean {
-  const driver = error as { errno?: number; code?: string };
-  return driver?.errno === 1062 || (typeof driver?.code === 'string' && /^SQLITE_CONSTRAINT/.test(driver.code));
 }
