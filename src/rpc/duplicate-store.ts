@@ -87,7 +87,12 @@ export class DuplicateGate {
     }
   }
 
-  /** Copies still waiting are requeued; closes the store. */
+  /** Copies waiting for another server (and those that would) go back to the queue. */
+  stopWaiting(): void {
+    this.closed = true;
+  }
+
+  /** Stops waiting and closes the store (after the running handlers settled). */
   async close(): Promise<void> {
     this.closed = true;
     await this.store.close?.();

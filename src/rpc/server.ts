@@ -115,6 +115,7 @@ export class RpcServer {
     this.listener = undefined;
     await listener.cancel();
     const requeued = this.runner.stop();
+    this.duplicates.stopWaiting();
     const drainSeconds = this.options.drainTimeout ?? 30;
     const drained = await this.runner.idle(drainSeconds * 1000);
     if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their casts will be redelivered');
