@@ -72,7 +72,12 @@ export class ChaosBroker {
     };
     const broker = new ChaosBroker(nodeName, port, directory, env, tls);
     await run('rabbitmq-server', ['-detached'], { env });
-    await broker.waitUntilListening(120_000); // a boot under load average 20+ can take over a minute
+    try {
+      await broker.waitUntilListening(120_000); // a boot under load average 20+ can take over a minute
+    } catch (error) {
+      await broker.destroy(); // no half-started node or folder left behind
+      throw error;
+    }
     return broker;
   }
 
