@@ -44,7 +44,7 @@ export type NotificationEndpoint = Partial<Record<NotificationPriority, Notifica
 };
 
 /** Listener settings: those of every server ({@link HandlingOptions}), and these. */
-export interface NotificationListenerOptions extends Omit<HandlingOptions, 'sendTracebacks'> {
+export interface NotificationListenerOptions extends Omit<HandlingOptions, 'sendTracebacks' | 'duplicateStore'> {
   /** Shared queue name: listeners in one pool split the notifications between them. */
   pool?: string;
   /** Requeue when a handler throws or returns "requeue"; default true. */

@@ -108,6 +108,7 @@ export class RpcServer extends MessageHandlingServer<IncomingRequest> {
       if (isCall) this.reply(message, outcome, span);
     } finally {
       span?.end();
+      message.finished();
       if (!isCall) message.ack();
     }
   }

@@ -29,6 +29,7 @@ function fixture(replyTo?: { msgId: string; replyQueue: string }) {
     metrics: undefined,
     track: (work) => void tracked.push(work),
     forget: vi.fn(),
+    settle: vi.fn(),
   };
   const message = new IncomingMessage(delivery, { any: 'content' }, 'uid-1', 1, replyTo, services);
   return { delivery, replies, services, tracked, message };
@@ -51,6 +52,18 @@ describe('IncomingMessage', () => {
     message.requeue();
     expect(services.forget).toHaveBeenCalledWith('uid-1');
     expect(delivery.requeue).toHaveBeenCalledTimes(1);
+  });
+
+  it('finished() marks the id handled in the duplicate store once; a requeued message is not marked', () => {
+    const run = fixture();
+    run.message.finished();
+    run.message.finished();
+    expect(run.services.settle).toHaveBeenCalledTimes(1);
+    expect(run.services.settle).toHaveBeenCalledWith('uid-1');
+    const requeued = fixture();
+    requeued.message.requeue();
+    requeued.message.finished();
+    expect(requeued.services.settle).not.toHaveBeenCalled();
   });
 
   it('a dead-letter is counted and passes the reason on', async () => {

@@ -32,8 +32,10 @@ export interface MessageServices {
   readonly metrics: RpcMetrics | undefined;
   /** Keeps a server's stop() waiting until `work` (a reply) settles. */
   track(work: Promise<unknown>): void;
-  /** Forgets a message id in the duplicate window (a message requeued on purpose runs again). */
+  /** Forgets a message id in the duplicate store (a message requeued on purpose runs again). */
   forget(uniqueId: string): void;
+  /** The handler of the message with this id settled: later copies are duplicates. */
+  settle(uniqueId: string): void;
 }
 
 /** Where a call's replies go. */
@@ -45,6 +47,7 @@ export interface ReplyAddress {
 /** A decoded message and its settlement. `T` is the decoded content (a request, a notification). */
 export class IncomingMessage<T> {
   private settled = false;
+  private finishedHandling = false;
 
   constructor(
     /** The delivery as the driver handed it over. */
@@ -76,8 +79,19 @@ export class IncomingMessage<T> {
   requeue(): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.uniqueId !== null) this.services.forget(this.uniqueId);
+    this.finishedHandling = true;
+    if (this.uniqueId) this.services.forget(this.uniqueId);
     this.delivery.requeue();
+  }
+
+  /**
+   * Its handler settled: the duplicate store marks the id done (a shared store then
+   * drops copies on other servers). Called before a cast is acknowledged; once.
+   */
+  finished(): void {
+    if (this.finishedHandling) return;
+    this.finishedHandling = true;
+    if (this.uniqueId) this.services.settle(this.uniqueId);
   }
 
   /** Moves it to the dead-letter queue with `reason`; counted, logged, and in the metrics as `kind`. */

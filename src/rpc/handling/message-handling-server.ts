@@ -16,7 +16,8 @@ import type { Delivery, DeliveryHandler, Listener } from '../drivers/driver.js';
 import { MalformedMessage } from '../errors.js';
 import { ReplySender } from '../reply-sender.js';
 import type { Transport } from '../transport.js';
-import { RecentCounts, RecentIds } from '../util/recent-ids.js';
+import { DuplicateGate, LocalDuplicateWindow, type Admission, type DuplicateStore } from '../duplicate-store.js';
+import { RecentCounts } from '../util/recent-ids.js';
 import { decodeDocument } from '../wire/messages.js';
 import { DeliveryRunner } from './delivery-runner.js';
 import { deadLetterDelivery, IncomingMessage, type MessageServices, type ReplyAddress, type ServerStats } from './incoming-message.js';
@@ -32,6 +33,11 @@ export interface HandlingOptions {
   drainTimeout?: number;
   /** How many recent `_unique_id`s are remembered to drop duplicates; default 1024. */
   duplicateWindow?: number;
+  /**
+   * Where `_unique_id`s are claimed; default this server's window (`duplicateWindow`).
+   * A shared store (SqlDuplicateStore) drops copies that reach different servers too.
+   */
+  duplicateStore?: DuplicateStore;
   /** Send stack traces in failure replies (debug only); default false. */
   sendTracebacks?: boolean;
   /** Logger; default the transport's. */
@@ -54,7 +60,7 @@ export abstract class MessageHandlingServer<T> {
   protected readonly maxConcurrency: number;
   protected readonly services: MessageServices;
   private readonly runner: DeliveryRunner;
-  private readonly recentIds: RecentIds;
+  private readonly duplicates: DuplicateGate;
   private readonly redeliveries = new RecentCounts(HANDLING_DEFAULTS.redeliveryWindow);
   private listeners: Listener[] = [];
   private starting: Promise<void> | undefined;
@@ -67,7 +73,8 @@ export abstract class MessageHandlingServer<T> {
     this.logger = logger;
     this.maxConcurrency = handlingOptions.maxConcurrency ?? transport.options.executor_thread_pool_size;
     this.runner = new DeliveryRunner(this.maxConcurrency, (delivery) => this.process(delivery), logger);
-    this.recentIds = new RecentIds(handlingOptions.duplicateWindow ?? HANDLING_DEFAULTS.duplicateWindow);
+    const window = handlingOptions.duplicateWindow ?? HANDLING_DEFAULTS.duplicateWindow;
+    this.duplicates = new DuplicateGate(handlingOptions.duplicateStore ?? new LocalDuplicateWindow(window), logger);
     const replies = new ReplySender(
       transport.driver,
       {
@@ -84,7 +91,8 @@ export abstract class MessageHandlingServer<T> {
       logger,
       metrics: transport.metrics,
       track: (work) => this.runner.track(work),
-      forget: (uniqueId) => this.recentIds.forget(uniqueId),
+      forget: (uniqueId) => this.duplicates.release(uniqueId),
+      settle: (uniqueId) => this.duplicates.settled(uniqueId),
     };
   }
 
@@ -120,10 +128,12 @@ export abstract class MessageHandlingServer<T> {
     if (listeners.length === 0) return;
     await Promise.all(listeners.map((listener) => listener.cancel()));
     const requeued = this.runner.stop();
+    this.duplicates.stopWaiting();
     const drainSeconds = this.handlingOptions.drainTimeout ?? HANDLING_DEFAULTS.drainTimeout;
     const drained = await this.runner.idle(drainSeconds * 1000);
     if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their messages will be redelivered');
     await Promise.all(listeners.map((listener) => listener.close()));
+    await this.duplicates.close();
     this.stopped();
     this.logger.info({ requeued, drained }, `${this.label} stopped`);
   }
@@ -168,19 +178,41 @@ export abstract class MessageHandlingServer<T> {
     if (attempt > maxAttempts) {
       return deadLetterDelivery(delivery, `delivered more than ${maxAttempts} times without being acknowledged`, 'max_delivery_attempts', this.services);
     }
-    if (decoded.uniqueId && !this.recentIds.add(decoded.uniqueId)) {
-      this.stats.duplicates += 1;
-      this.logger.info({ queue: delivery.queue, uniqueId: decoded.uniqueId }, 'duplicate message dropped');
-      delivery.ack();
+    const message = new IncomingMessage(delivery, decoded.content, decoded.uniqueId, attempt, decoded.replyTo, this.services);
+    if (!decoded.uniqueId) return this.run(message);
+    const admitted = this.duplicates.admit(decoded.uniqueId);
+    if (admitted instanceof Promise) return admitted.then((admission) => this.admit(message, admission));
+    return this.admit(message, admitted);
+  }
+
+  /** Runs a copy the duplicate store admitted; drops a duplicate; requeues one still waiting at stop. */
+  private admit(message: IncomingMessage<T>, admission: Admission): Promise<void> {
+    if (admission === 'run') return this.run(message);
+    if (admission === 'requeue') {
+      message.delivery.requeue();
       return Promise.resolve();
     }
+    this.stats.duplicates += 1;
+    this.logger.info({ queue: message.delivery.queue, uniqueId: message.uniqueId }, 'duplicate message dropped');
+    message.ack();
+    return Promise.resolve();
+  }
+
+  /** Hands the message to the subclass; its id is marked handled when that settles (if the subclass did not). */
+  private run(message: IncomingMessage<T>): Promise<void> {
+    let handled: void | Promise<void>;
     try {
-      const handled = this.handle(new IncomingMessage(delivery, decoded.content, decoded.uniqueId, attempt, decoded.replyTo, this.services));
-      return handled instanceof Promise ? handled : Promise.resolve();
+      handled = this.handle(message);
     } catch (error) {
       // Never into the consumer's socket loop: the runner logs it and goes on.
+      message.finished();
       return Promise.reject(error);
     }
+    if (!(handled instanceof Promise)) {
+      message.finished();
+      return Promise.resolve();
+    }
+    return handled.finally(() => message.finished());
   }
 
   /**
