@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as amqp from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { controlExchange, workQueue } from '../../src/rpc/drivers/amqp/topology.js';
-import { resolveOptions } from '../../src/rpc/index.js';
+import { resolveOptions } from '../../src/rpc/transport-options.js';
 import { waitFor } from '../support/harness.js';
 import { RabbitCluster } from '../support/rabbit-cluster.js';
 import { ClusterLoad, FAST_RECONNECT, type RecordingServer } from './cluster-load.js';
