@@ -9,7 +9,7 @@
  *   novarpc/db    dist/db/index.d.ts   etc/novarpc-db.api.md
  *
  * `node scripts/api-report.mjs` checks the reports and exits 1, naming the entry points
- * whose surface changed (test/unit/api-report.test.ts runs it); `--update`
+ * whose surface changed (test/package/api-report.test.ts runs it); `--update`
  * (`npm run api:update`) rewrites them. Commit the updated reports with the change
  * that made them differ, so the surface changes only on purpose.
  */
