@@ -18,6 +18,7 @@ import {
   confirmFailure,
   declaredOn,
   isChannelLoss,
+  isDeclarationRefused,
   openPooledChannel,
   takeReturn,
 } from '../../src/rpc/drivers/amqp/publisher-channel.js';
@@ -96,6 +97,14 @@ describe('channel failures, by type and state', () => {
     expect(closedOverMissingExchange(pooled, { exchange: 'other', routingKey: 'k', body: Buffer.alloc(0) })).toBe(false);
     const declaring = { key: 'x:gone', declare: async () => undefined };
     expect(closedOverMissingExchange(pooled, { exchange: 'gone', routingKey: 'k', body: Buffer.alloc(0), declarations: [declaring] })).toBe(false);
+  });
+
+  it('a close caused by a declaration (exchange or queue method) is a refusal, not a loss', () => {
+    const refused = Object.assign(new Error('Operation failed: QueueDeclare; 403 (ACCESS-REFUSED)'), { code: 403, classId: 50, methodId: 10 });
+    expect(isDeclarationRefused(refused)).toBe(true);
+    const byPublish = Object.assign(new Error('Channel closed by server: 404 (NOT-FOUND)'), { code: 404, classId: 60, methodId: 40 });
+    expect(isDeclarationRefused(byPublish)).toBe(false);
+    expect(isDeclarationRefused(new Error('Channel ended, no reply will be forthcoming'))).toBe(false);
   });
 
   it('counts basic.returns per routing key, one per confirm', async () => {

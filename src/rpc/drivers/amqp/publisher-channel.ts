@@ -18,6 +18,8 @@ import type { PublishRequest } from './publish-request.js';
 
 /** AMQP reply code 404 NOT_FOUND, the code a publish to a missing exchange closes its channel with. */
 const NOT_FOUND = 404;
+/** AMQP class ids of the exchange (40) and queue (50) methods: the ones a declaration sends. */
+const DECLARATION_CLASS_IDS: ReadonlySet<number> = new Set([40, 50]);
 
 /** A borrowed confirm channel and its bookkeeping. */
 export interface PooledChannel {
@@ -80,6 +82,16 @@ export function confirmFailure(pooled: PooledChannel): Error {
 /** True when `error` means the channel was lost (send again on another one). */
 export function isChannelLoss(pooled: PooledChannel, error: unknown): boolean {
   return error instanceof ChannelLostBeforeConfirm || error instanceof IllegalOperationError || !pooled.open;
+}
+
+/**
+ * True when the broker closed the channel over a declaration itself (amqplib's close
+ * error carries the reply code and the class of the method that caused it): sending
+ * again on a new channel would be refused the same way.
+ */
+export function isDeclarationRefused(error: unknown): boolean {
+  const closed = error as { code?: unknown; classId?: unknown } | null | undefined;
+  return typeof closed?.code === 'number' && typeof closed.classId === 'number' && DECLARATION_CLASS_IDS.has(closed.classId);
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   confirmFailure,
   declaredOn,
   isChannelLoss,
+  isDeclarationRefused,
   takeReturn,
   type PooledChannel,
 } from './publisher-channel.js';
@@ -199,10 +200,12 @@ export class Publisher {
       }
       return pooled;
     } catch (error) {
+      // Told before the channel is marked closed below: a loss, unless the broker refused the declaration itself.
+      const lost = !isDeclarationRefused(error) && isChannelLoss(pooled, error);
       pooled.open = false;
       this.channels.unpin(pooled);
       if (isPreconditionFailure(error)) throw declarationMismatch(request, error);
-      if (isChannelLoss(pooled, error)) return undefined;
+      if (lost) return undefined;
       throw error;
     }
   }
@@ -219,9 +222,10 @@ export class Publisher {
     try {
       ({ accepted, confirmed } = this.write(pooled, request));
     } catch (error) {
+      const lost = isChannelLoss(pooled, error); // told before the channel is marked closed below
       pooled.open = false;
       this.channels.unpin(pooled);
-      if (isChannelLoss(pooled, error)) return false;
+      if (lost) return false;
       throw error;
     }
     let unconfirmed: TransportError | undefined;
