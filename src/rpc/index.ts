@@ -21,6 +21,9 @@ export { Target, type TargetFields } from './target.js';
 export { RpcClient, type ClientOptions, type PrepareOptions, type ContextInput } from './client.js';
 export { RpcServer, type ServerOptions, type ServerStats } from './server.js';
 export type { Endpoint, EndpointMethod } from './dispatcher.js';
+// Deduplication of redelivered messages across a server's workers (ServerOptions.duplicateStore).
+export { LocalDuplicateWindow, type ClaimOutcome, type DuplicateStore } from './duplicate-store.js';
+export { SqlDuplicateStore, CLAIMS_TABLE, type SqlDuplicateStoreOptions } from './sql-duplicate-store.js';
 export { RequestContext, generateRequestId, type RequestContextFields, type ReadDeleted } from './context.js';
 
 // Typed contracts (zod schemas on both sides of the bus).
