@@ -42,24 +42,71 @@ export interface TransportConfig {
   tracerProvider?: TracerProvider | false;
 }
 
-/** A connection to a message bus. Create with {@link getTransport}. */
+/**
+ * A connection to a message bus: what {@link RpcClient}, {@link RpcServer},
+ * {@link Notifier} and {@link NotificationListener} send and receive through. Create
+ * one per process (or per bus) with {@link getTransport}; it opens its connections
+ * lazily and owns this process's reply queue. Close it at shutdown.
+ *
+ * @example
+ * ```ts
+ * const transport = getTransport('rabbit://guest:guest@localhost:5672/');
+ * try {
+ *   const client = new RpcClient(transport, new Target({ topic: 'calculator' }));
+ *   console.log(await client.call(new RequestContext(), 'add', { a: 1, b: 2 }));
+ * } finally {
+ *   await transport.close();
+ * }
+ * ```
+ */
 export class Transport {
   /** The resolved options (URL query over code options over defaults). */
   readonly options: TransportOptions;
+  /** The logger the framework reports to (silent unless one was given). */
   readonly logger: Logger;
+  /**
+   * The driver messages go through (RabbitMQ or the memory bus).
+   *
+   * @internal
+   */
   readonly driver: Driver;
+  /** Remote error classes a caller rebuilds as themselves (oslo's allowed_remote_exmods). */
   readonly allowedRemoteErrors: readonly WireErrorClass[];
-  /** Random uuid4 hex ids for the messages sent through this transport. */
+  /**
+   * Random uuid4 hex ids for the messages sent through this transport.
+   *
+   * @internal
+   */
   readonly ids = new UuidSource();
   /** The transport's Prometheus metrics, when enabled (`metrics` in {@link TransportConfig}). */
   readonly metrics: RpcMetrics | undefined;
-  /** The transport's spans; undefined when `tracerProvider: false`. */
+  /**
+   * The transport's spans; undefined when `tracerProvider: false`.
+   *
+   * @internal
+   */
   readonly tracing: RpcTracing | undefined;
   private replyWaiter: ReplyWaiter | undefined;
   private readonly unwatch: Array<() => void> = [];
 
+  /**
+   * Builds a transport from its parts; users call {@link getTransport}.
+   *
+   * @internal
+   */
+  static fromParts(
+    driver: Driver,
+    options: TransportOptions,
+    logger: Logger,
+    allowedRemoteErrors: readonly WireErrorClass[],
+    metrics?: RpcMetrics,
+    tracing?: RpcTracing,
+  ): Transport {
+    return new Transport(driver, options, logger, allowedRemoteErrors, metrics, tracing);
+  }
+
   /** Use {@link getTransport}. */
-  constructor(
+  private constructor(
     driver: Driver,
     options: TransportOptions,
     logger: Logger,
@@ -85,18 +132,33 @@ export class Transport {
     return this.options.control_exchange;
   }
 
-  /** Operator access to the dead-letter queue. */
+  /**
+   * Operator access to the dead-letter queue: list, replay or purge the messages that
+   * could not be decoded or kept coming back.
+   *
+   * @example
+   * ```ts
+   * for (const letter of await transport.deadLetters.list(10)) console.log(letter.reason, letter.routingKey);
+   * ```
+   */
   get deadLetters(): DeadLetterStore {
     return this.driver.deadLetters;
   }
 
-  /** This process's reply waiter (one reply queue per transport), created on first use. */
+  /**
+   * This process's reply waiter (one reply queue per transport), created on first use.
+   *
+   * @internal
+   */
   replies(): ReplyWaiter {
     this.replyWaiter ??= new ReplyWaiter(this.driver, this.logger, this.allowedRemoteErrors, this.options.max_message_size);
     return this.replyWaiter;
   }
 
-  /** Fails pending calls and closes every connection. */
+  /**
+   * Fails the calls still waiting for a reply (with TransportError) and closes every
+   * connection. Servers and listeners using the transport should be stopped first.
+   */
   async close(): Promise<void> {
     this.replyWaiter?.close();
     for (const unwatch of this.unwatch.splice(0)) unwatch();
@@ -105,10 +167,27 @@ export class Transport {
 }
 
 /**
- * Creates a transport from an oslo-style URL: `rabbit://user:pass@host:5672/vhost?opt=v`
- * (several comma-separated hosts for failover; `rabbits://` or `ssl=true` for TLS) or
- * `memory://`. Throws InvalidTransportUrl, naming the bad part, for a bad URL or option.
- * Connections are opened lazily, on first use.
+ * Creates a transport from an oslo-style URL. Connections are opened lazily, on
+ * first use.
+ *
+ * @param url - `rabbit://user:pass@host:5672/vhost?option=value` (several
+ *   comma-separated hosts for failover; `rabbits://` or `ssl=true` for TLS; any
+ *   oslo.messaging rabbit option in the query), or `memory://` for an in-process bus
+ * @param config - options in code (the URL's query overrides them), logger, metrics,
+ *   tracing, the memory bus to join, and the remote errors to rebuild as themselves
+ * @returns the transport; close it with {@link Transport.close}
+ * @throws {@link InvalidTransportUrl} for a bad URL or option value, naming the bad part
+ *
+ * @example
+ * ```ts
+ * import { getTransport } from 'novarpc';
+ *
+ * const transport = getTransport('rabbit://guest:guest@rabbit1:5672,guest:guest@rabbit2:5672/?rabbit_quorum_queue=true', {
+ *   options: { rpc_response_timeout: 30 },
+ *   logger: createLogger({ name: 'worker' }),
+ *   metrics: true,
+ * });
+ * ```
  */
 export function getTransport(url: string, config: TransportConfig = {}): Transport {
   const parsed = parseTransportUrl(url);
@@ -119,5 +198,5 @@ export function getTransport(url: string, config: TransportConfig = {}): Transpo
     parsed.scheme === 'memory' ? new MemoryDriver(config.bus ?? new MemoryBus()) : new AmqpDriver(parsed, options, logger, metrics);
   const tracing =
     config.tracerProvider === false ? undefined : new RpcTracing(config.tracerProvider, parsed.scheme === 'memory' ? 'novarpc_memory' : 'rabbitmq');
-  return new Transport(driver, options, logger, config.allowedRemoteErrors ?? [], metrics, tracing);
+  return Transport.fromParts(driver, options, logger, config.allowedRemoteErrors ?? [], metrics, tracing);
 }

@@ -16,7 +16,7 @@ import * as amqp from 'amqplib';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { controlExchange, workQueue } from '../../src/rpc/wire/topology.js';
-import { resolveOptions } from '../../src/rpc/index.js';
+import { resolveOptions } from '../../src/rpc/transport-options.js';
 import { waitFor } from '../support/harness.js';
 import { RabbitCluster } from '../support/rabbit-cluster.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch.js';

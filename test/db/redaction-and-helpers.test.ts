@@ -1,6 +1,8 @@
 /** Pure helpers of the db layer: binding redaction, IPv4 layout, service liveness, row reading. */
 import { describe, expect, it } from 'vitest';
-import { isServiceUp, layoutIpv4Network, REDACTED, redactBindings } from '../../src/db/index.js';
+import { isServiceUp } from '../../src/db/index.js';
+import { layoutIpv4Network } from '../../src/db/ipv4.js';
+import { REDACTED, redactBindings } from '../../src/db/sql-redaction.js';
 import { toDate } from '../../src/db/rows.js';
 
 describe('redactBindings', () => {

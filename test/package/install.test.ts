@@ -48,7 +48,7 @@ describe('the packed tarball, installed into a fresh project', () => {
       await cp(join(ROOT, file), join(clone, file), { recursive: true });
     }
     await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
-    const packed = await sh('npm', ['pack', '--pack-destination', dir, ...NPM_QUIET], clone, 120_000);
+    const packed = await sh('npm', ['pack', '--pack-destination', dir, ...NPM_QUIET], clone, 360_000);
     const tarball = join(dir, packed.stdout.trim().split('\n').pop()!);
     const listing = await sh('tar', ['tzf', tarball], dir, 30_000);
     expect(listing.stdout).toContain('package/dist/cli/bin.js');
@@ -58,8 +58,8 @@ describe('the packed tarball, installed into a fresh project', () => {
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     // --ignore-scripts: better-sqlite3 would compile SQLite from source for minutes where its
     // prebuilt binaries cannot be downloaded; nothing here opens a SQLite database.
-    await sh('npm', ['install', tarball, '--prefer-offline', '--ignore-scripts', ...NPM_QUIET], app, 150_000);
-  }, 280_000);
+    await sh('npm', ['install', tarball, '--prefer-offline', '--ignore-scripts', ...NPM_QUIET], app, 240_000);
+  }, 660_000);
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  fromWireFailure,
-  InvalidArguments,
-  isCompatible,
-  MessagingTimeout,
-  NoSuchMethod,
-  RemoteError,
-  resolveMethod,
-  toWireFailure,
-  UnsupportedVersion,
-  type Endpoint,
-} from '../../src/rpc/index.js';
+import { InvalidArguments, MessagingTimeout, NoSuchMethod, RemoteError, UnsupportedVersion, type Endpoint } from '../../src/rpc/index.js';
+import { resolveMethod } from '../../src/rpc/dispatcher.js';
+import { isCompatible } from '../../src/rpc/version.js';
+import { fromWireFailure, toWireFailure } from '../../src/rpc/wire/failure.js';
 
 describe('failure JSON (docs/wire-format.md §4.3)', () => {
   it('serialises errors with class, module, message, tb, args, kwargs; tracebacks only on request', () => {

@@ -13,9 +13,9 @@ import {
   RequestContext,
   RpcClient,
   RpcServer,
-  RPC_PROCESSING_BUCKETS,
   type Transport,
 } from '../../src/rpc/index.js';
+import { RPC_PROCESSING_BUCKETS } from '../../src/rpc/telemetry/metrics.js';
 import { parseExposition, samples, total } from '../support/prom-text.js';
 
 class QuotaExceeded extends Error {}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { getTransport, InvalidTransportUrl, parseTransportUrl, resolveOptions } from '../../src/rpc/index.js';
+import { getTransport, InvalidTransportUrl } from '../../src/rpc/index.js';
+import { resolveOptions } from '../../src/rpc/transport-options.js';
+import { parseTransportUrl } from '../../src/rpc/transport-url.js';
 
 describe('transport URLs', () => {
   it('parses a failover list with per-host credentials, vhost and options', () => {

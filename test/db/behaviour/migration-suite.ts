@@ -1,6 +1,6 @@
 /** Migrations run up and down on every engine. */
 import { describe, expect, it } from 'vitest';
-import { MIGRATED_TABLES, MIGRATIONS } from '../../../src/db/index.js';
+import { MIGRATED_TABLES, MIGRATIONS } from '../../../src/db/migrations/index.js';
 import type { DbFixture } from './fixture.js';
 
 export function migrationSuite(fixture: DbFixture): void {

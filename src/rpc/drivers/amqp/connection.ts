@@ -7,7 +7,6 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import * as amqp from 'amqplib';
 import { redactUrlPasswords, type Logger } from '../../../log/logger.js';
@@ -15,6 +14,8 @@ import { TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import { describeBroker, type BrokerHost } from '../../transport-url.js';
 import { explainConnectError } from './connect-errors.js';
+import { ignoredFailure } from './ignored-failure.js';
+import { coalesceWrites } from './write-coalescing.js';
 import { raceDeadline, sleep } from '../../util/time.js';
 
 /** Where and how to connect. */
@@ -68,6 +69,11 @@ export class BrokerConnection extends EventEmitter {
     return this.block?.lifted ?? Promise.resolve();
   }
 
+  /** The logger this connection reports to. */
+  get logger(): Logger {
+    return this.params.logger;
+  }
+
   /** True once close() was called. */
   get isClosed(): boolean {
     return this.closed;
@@ -93,7 +99,8 @@ export class BrokerConnection extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     const model = this.model;
     this.model = undefined;
-    if (model) await model.close().catch(() => {});
+    // A connection already lost has nothing left to close (amqplib throws IllegalOperationError).
+    if (model) await model.close().catch(ignoredFailure(this.params.logger, 'closing a broker connection that is already closed'));
   }
 
   private async connectLoop(): Promise<amqp.ChannelModel> {
@@ -102,7 +109,7 @@ export class BrokerConnection extends EventEmitter {
       try {
         const model = await this.open(host);
         if (this.closed) {
-          await model.close().catch(() => {});
+          await model.close().catch(ignoredFailure(this.params.logger, 'closing a connection opened after close() that is already gone'));
           break;
         }
         this.adopt(model, host);
@@ -151,7 +158,7 @@ export class BrokerConnection extends EventEmitter {
   }
 
   private adopt(model: amqp.ChannelModel, host: BrokerHost): void {
-    coalesceWrites(model);
+    if (!coalesceWrites(model)) this.params.logger.debug('amqplib internals changed: frames are written one by one (see write-coalescing.ts)');
     this.model = model;
     this.modelHost = host;
     this.failures = 0;
@@ -198,7 +205,8 @@ export class BrokerConnection extends EventEmitter {
     const delay = Math.round(this.params.options.kombu_reconnect_delay * 1000);
     // Not unref'd: a worker whose broker went away must stay alive to reconnect.
     this.reconnectTimer = setTimeout(() => {
-      this.connect().catch(() => {}); // connect() logs its own failures
+      // connect() logs every failed attempt at warn; it rejects only once close() was called.
+      this.connect().catch(ignoredFailure(this.params.logger, 'reconnecting stopped because the connection was closed'));
     }, delay);
   }
 
@@ -217,38 +225,6 @@ export class BrokerConnection extends EventEmitter {
     if (this.model) return `connected to ${brokers}`;
     return `no connection to ${brokers}${this.lastError ? ` (last error: ${this.lastError.message})` : ''}`;
   }
-}
-
-/**
- * Frames written in one tick leave together: the first write of a tick goes out at
- * once (a lone request/reply pays nothing extra), and when a second one follows in the
- * same tick the socket is corked, so the rest of the tick's frames leave in one
- * `writev` instead of one syscall (and, with TCP_NODELAY, one packet) each. amqplib
- * flushes its channel buffers in batches, so under load this turns many small writes
- * into a few large ones.
- */
-function coalesceWrites(model: amqp.ChannelModel): void {
-  const socket = (model.connection as unknown as { stream?: Socket }).stream;
-  if (!socket || typeof socket.cork !== 'function') return;
-  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  let writesThisTick = 0;
-  let corked = false;
-  const endOfTick = () => {
-    writesThisTick = 0;
-    if (corked) {
-      corked = false;
-      socket.uncork();
-    }
-  };
-  socket.write = ((...args: unknown[]) => {
-    writesThisTick += 1;
-    if (writesThisTick === 1) process.nextTick(endOfTick);
-    else if (!corked) {
-      corked = true;
-      socket.cork();
-    }
-    return write(...args);
-  }) as Socket['write'];
 }
 
 function tlsSocketOptions(options: TransportOptions): Record<string, unknown> {

@@ -10,7 +10,8 @@ import { AckBatcher } from './ack-batcher.js';
 import { StreamOffsets } from './stream-offsets.js';
 import type { BrokerConnection } from './connection.js';
 import { sleep } from '../../util/time.js';
-import { declarationMismatch, isPreconditionFailure } from './publisher.js';
+import { declarationMismatch, isPreconditionFailure } from './declaration-errors.js';
+import { ignoredFailure } from './ignored-failure.js';
 
 /** Declares what the consumer needs and returns the queues to consume. */
 export type ConsumerSetup = (channel: Channel) => Promise<string[]>;
@@ -80,7 +81,9 @@ export class Consumer {
     const channel = this.channel;
     const tags = [...this.consumerTags.values()];
     this.consumerTags = new Map();
-    if (channel) await Promise.all(tags.map((tag) => channel.cancel(tag).catch(() => {})));
+    // A channel that closed meanwhile took its consumers with it: nothing left to cancel.
+    const gone = ignoredFailure(this.params.logger, 'cancelling a consumer whose channel is already closed');
+    if (channel) await Promise.all(tags.map((tag) => channel.cancel(tag).catch(gone)));
   }
 
   /** Requeues unsettled deliveries, runs `onClose`, closes the channel and connection. */
@@ -97,7 +100,7 @@ export class Consumer {
         // channel already gone: the broker requeues by itself
       }
       await this.params.onClose?.(channel).catch((error: unknown) => this.params.logger.warn({ err: error }, 'cleanup at close failed'));
-      await channel.close().catch(() => {});
+      await channel.close().catch(ignoredFailure(this.params.logger, 'closing a consumer channel that is already closed'));
     }
     await this.params.connection.close();
   }
@@ -119,7 +122,8 @@ export class Consumer {
       for (const queue of queues) tags.set(queue, await this.consume(channel, generation, queue));
       this.consumerTags = tags;
     } catch (error) {
-      await channel.close().catch(() => {});
+      // The broker may have closed the channel over the failure itself; `error` is what matters.
+      await channel.close().catch(ignoredFailure(this.params.logger, 'closing a consumer channel the broker already closed'));
       if (isPreconditionFailure(error)) throw declarationMismatch('the listener queues', error);
       throw error;
     }
@@ -186,7 +190,8 @@ export class Consumer {
       this.params.logger.info({ queue }, 'consuming again after the broker cancelled the consumer');
     } catch (error) {
       this.params.logger.error({ err: error, queue }, 'could not consume again after a cancel; restarting the consumer');
-      await channel.close().catch(() => {});
+      // Closing it is what restarts the consumer; one already closed restarts all the same.
+      await channel.close().catch(ignoredFailure(this.params.logger, 'closing a consumer channel that is already closed'));
     }
   }
 

@@ -9,6 +9,7 @@ import type { DeadLetter, DeadLetterStore } from '../driver.js';
 import type { BrokerConnection } from './connection.js';
 import type { Publisher } from './publisher.js';
 import { deadLetterQueue } from '../../wire/topology.js';
+import { ignoredFailure } from './ignored-failure.js';
 
 const HEADER = {
   id: 'x-novarpc-dead-letter-id',
@@ -103,12 +104,13 @@ export class AmqpDeadLetterQueue implements DeadLetterStore {
   private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
     const model = await this.adminConnection.connect(Date.now() + 30_000);
     const channel = await model.createChannel();
-    channel.on('error', () => {});
+    // The failing operation rejects with the same error; the event only must not go unheard.
+    channel.on('error', ignoredFailure(this.adminConnection.logger, 'a dead-letter admin channel error, reported by the operation that caused it'));
     try {
       await this.declaration().declare(channel as never);
       return await work(channel);
     } finally {
-      await channel.close().catch(() => {});
+      await channel.close().catch(ignoredFailure(this.adminConnection.logger, 'closing a dead-letter admin channel that is already closed'));
     }
   }
 }

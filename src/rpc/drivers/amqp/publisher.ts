@@ -9,80 +9,48 @@
  * channel goes back to the pool once drained, while later publishes borrow another.
  * A channel lost before the ack is destroyed and the message sent again on a new one
  * until the deadline (`_unique_id` lets servers drop the duplicate if the first copy
- * did arrive).
+ * did arrive). What a channel failure means is decided in `publisher-channel.ts`.
  */
-import * as genericPool from 'generic-pool';
-import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
 import { MessageUndeliverable, TransportError } from '../../errors.js';
 import type { TransportOptions } from '../../transport-options.js';
 import { raceDeadline, sleep } from '../../util/time.js';
 import type { BrokerConnection } from './connection.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
+import { declarationMismatch, isPreconditionFailure } from './declaration-errors.js';
+import { PinnedChannelPool } from './pinned-channel-pool.js';
+import {
+  PublishOptionsCache,
+  describeDestination as describe,
+  notConfirmedInTime,
+  sendTimeoutSeconds,
+  type PublishRequest,
+} from './publish-request.js';
+import {
+  PublishNacked,
+  closedOverMissingExchange,
+  confirmFailure,
+  declaredOn,
+  isChannelLoss,
+  isDeclarationRefused,
+  takeReturn,
+  type PooledChannel,
+} from './publisher-channel.js';
 
-/** Properties on every message, as kombu sends them (docs/wire-format.md §2.1). */
-export const BASE_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
-  contentType: 'application/json',
-  contentEncoding: 'utf-8',
-  deliveryMode: 2,
-  priority: 0,
-  headers: {},
-});
+export { BASE_PROPERTIES, type Declaration, type PublishRequest } from './publish-request.js';
+export { declarationMismatch, isPreconditionFailure } from './declaration-errors.js';
 
 /** Pause before sending a nacked message again. */
 const NACK_PAUSE_MS = 200;
 
-/** The publish options of a message with no extra properties. */
-const PLAIN: Readonly<Options.Publish> = Object.freeze({ ...BASE_PROPERTIES, mandatory: false });
-const MANDATORY: Readonly<Options.Publish> = Object.freeze({ ...BASE_PROPERTIES, mandatory: true });
-
-/** A declaration a publish needs on its channel first (done once per channel). */
-export interface Declaration {
-  key: string;
-  declare(channel: ConfirmChannel): Promise<unknown>;
-}
-
-/** One publish. */
-export interface PublishRequest {
-  exchange: string;
-  routingKey: string;
-  body: Buffer;
-  /** Properties over {@link BASE_PROPERTIES}. */
-  properties?: Options.Publish;
-  /** Per-message TTL in ms (the `expiration` property). */
-  expirationMs?: number;
-  /** Bound of this publish in ms, instead of `send_timeout`. */
-  sendTimeoutMs?: number;
-  mandatory?: boolean;
-  declarations?: readonly Declaration[];
-}
-
-interface PooledChannel {
-  channel: ConfirmChannel;
-  open: boolean;
-  /** Declarations done on this channel, and those in progress. */
-  declared: Set<string>;
-  declaring: Map<string, Promise<void>>;
-  /** Settles when the channel's full buffer drained (or it closed). */
-  drained?: Promise<void>;
-  /** The error the broker closed the channel with, if it did. */
-  closedBy?: Error & { code?: number };
-  /** basic.return counts per routing key not yet matched to their confirm. */
-  returned: Map<string, number>;
-}
-
-/** Pooled confirm-channel publisher. */
+/**
+ * Pooled confirm-channel publisher.
+ *
+ * @internal
+ */
 export class Publisher {
-  private readonly pool: genericPool.Pool<PooledChannel>;
-  /** The borrowed channel publishes go to, while it is open and its buffer has room. */
-  private pinned: PooledChannel | undefined;
-  /** The borrow in progress for {@link pinned}; concurrent publishes share it. */
-  private pinning: Promise<PooledChannel> | undefined;
-  /** Borrowed channels waiting for their buffer to drain before they go back to the pool. */
-  private readonly draining = new Set<PooledChannel>();
-  private closing = false;
-  /** Publish options per message TTL: calls of one client all send the same one. */
-  private readonly expiringOptions = new Map<number, Readonly<Options.Publish>>();
+  private readonly channels: PinnedChannelPool;
+  private readonly publishOptions = new PublishOptionsCache();
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -90,35 +58,17 @@ export class Publisher {
     private readonly logger: Logger,
     private readonly metrics?: RpcMetrics,
   ) {
-    this.pool = genericPool.createPool<PooledChannel>(
-      {
-        create: () => this.createChannel(),
-        destroy: async (pooled) => {
-          pooled.open = false;
-          await pooled.channel.close().catch(() => {});
-        },
-        validate: async (pooled) => pooled.open,
-      },
-      {
-        max: options.rpc_conn_pool_size,
-        min: 0,
-        testOnBorrow: true,
-        fifo: false,
-        acquireTimeoutMillis: Math.max(1, options.send_timeout * 1000),
-        idleTimeoutMillis: 1_200_000,
-        evictionRunIntervalMillis: 60_000,
-      },
-    );
+    this.channels = new PinnedChannelPool(connection, options, logger);
   }
 
   /** Channels borrowed from the pool now (the pinned one and those draining). */
   get borrowedChannels(): number {
-    return this.pool.borrowed;
+    return this.channels.borrowed;
   }
 
   /** Channels borrowed and idle in the pool, for the metrics. */
   channelCounts(): { inUse: number; idle: number } {
-    return { inUse: this.pool.borrowed, idle: this.pool.available };
+    return { inUse: this.channels.borrowed, idle: this.channels.available };
   }
 
   /**
@@ -179,15 +129,8 @@ export class Publisher {
   }
 
   /** Returns every channel to the pool and closes them all. */
-  async close(): Promise<void> {
-    this.closing = true;
-    await this.pinning?.catch(() => {});
-    const pinned = this.pinned;
-    this.pinned = undefined;
-    if (pinned) this.giveBack(pinned);
-    for (const pooled of [...this.draining]) this.giveBack(pooled);
-    await this.pool.drain().catch(() => {});
-    await this.pool.clear().catch(() => {});
+  close(): Promise<void> {
+    return this.channels.close();
   }
 
   /**
@@ -196,35 +139,20 @@ export class Publisher {
    * pinned channel without waiting; undefined means "try again" (the channel closed).
    */
   private channelFor(request: PublishRequest): PooledChannel | undefined | Promise<PooledChannel | undefined> {
-    const pinned = this.pinned;
+    const pinned = this.channels.pinned;
     if (pinned !== undefined && pinned.open) {
       if (declaredOn(pinned, request)) return pinned;
       return this.declareOn(pinned, request);
     }
-    if (pinned !== undefined) this.unpin(pinned);
+    if (pinned !== undefined) this.channels.unpin(pinned);
     return this.pin(request).then((pooled) => (declaredOn(pooled, request) ? pooled : this.declareOn(pooled, request)));
   }
 
   /** Borrows a channel to pin; the pool bounds the wait by `send_timeout` and validates it. */
   private async pin(request: PublishRequest): Promise<PooledChannel> {
     await this.connected(request);
-    this.pinning ??= this.pool.acquire().then(
-      (pooled) => {
-        this.pinning = undefined;
-        if (this.closing) {
-          this.giveBack(pooled);
-          throw new TransportError('the publisher is closing');
-        }
-        this.pinned = pooled;
-        return pooled;
-      },
-      (error: unknown) => {
-        this.pinning = undefined;
-        throw error;
-      },
-    );
     try {
-      return await this.pinning;
+      return await this.channels.pin();
     } catch (error) {
       throw this.notPublished(request, error);
     }
@@ -255,20 +183,29 @@ export class Publisher {
         if (pooled.declared.has(declaration.key)) continue;
         let declaring = pooled.declaring.get(declaration.key);
         if (declaring === undefined) {
-          declaring = declaration.declare(pooled.channel).then(() => {
-            pooled.declared.add(declaration.key);
-          });
-          declaring.finally(() => pooled.declaring.delete(declaration.key)).catch(() => {});
-          pooled.declaring.set(declaration.key, declaring);
+          const key = declaration.key;
+          declaring = declaration.declare(pooled.channel).then(
+            () => {
+              pooled.declared.add(key);
+              pooled.declaring.delete(key);
+            },
+            (error: unknown) => {
+              pooled.declaring.delete(key);
+              throw error;
+            },
+          );
+          pooled.declaring.set(key, declaring);
         }
         await declaring;
       }
       return pooled;
     } catch (error) {
+      // Told before the channel is marked closed below: a loss, unless the broker refused the declaration itself.
+      const lost = !isDeclarationRefused(error) && isChannelLoss(pooled, error);
       pooled.open = false;
-      this.unpin(pooled);
+      this.channels.unpin(pooled);
       if (isPreconditionFailure(error)) throw declarationMismatch(request, error);
-      if (error instanceof TransportError || isChannelClosed(error)) return undefined;
+      if (lost) return undefined;
       throw error;
     }
   }
@@ -285,24 +222,26 @@ export class Publisher {
     try {
       ({ accepted, confirmed } = this.write(pooled, request));
     } catch (error) {
+      const lost = isChannelLoss(pooled, error); // told before the channel is marked closed below
       pooled.open = false;
-      this.unpin(pooled);
-      if (isChannelClosed(error)) return false;
+      this.channels.unpin(pooled);
+      if (lost) return false;
       throw error;
     }
     let unconfirmed: TransportError | undefined;
     try {
-      const settled = accepted ? confirmed : this.drain(pooled).then(() => confirmed);
-      if (!accepted) confirmed.catch(() => {}); // settled's chain reports it
+      // A full buffer: wait for it to drain and for the confirm (Promise.all watches
+      // both at once, so an early nack is never an unhandled rejection).
+      const settled = accepted ? confirmed : Promise.all([this.channels.drain(pooled), confirmed]).then(() => undefined);
       await raceDeadline(settled, deadline, () => (unconfirmed = notConfirmedInTime(request, sendTimeoutSeconds(request, this.options))));
       return true;
     } catch (error) {
       if (error instanceof MessageUndeliverable || error === unconfirmed) throw error;
-      if (isNack(error) && Date.now() < deadline) return this.afterNack(pooled, request, deadline);
-      if (pooled.open || !isChannelClosed(error)) {
+      if (error instanceof PublishNacked && Date.now() < deadline) return this.afterNack(pooled, request, deadline);
+      if (!isChannelLoss(pooled, error)) {
         throw new TransportError(`broker refused the message to ${describe(request)}: ${(error as Error)?.message ?? error}`);
       }
-      this.unpin(pooled);
+      this.channels.unpin(pooled);
       if (closedOverMissingExchange(pooled, request)) {
         throw new TransportError(
           `no exchange "${request.exchange}" on the broker to publish ${describe(request)}: ${pooled.closedBy!.message}`,
@@ -321,8 +260,8 @@ export class Publisher {
   private async afterNack(pooled: PooledChannel, request: PublishRequest, deadline: number): Promise<boolean> {
     this.logger.warn({ target: describe(request) }, 'broker nacked a publish; sending it again on a new channel');
     pooled.open = false;
-    if (this.pinned === pooled) this.unpin(pooled);
-    else this.giveBack(pooled);
+    if (this.channels.pinned === pooled) this.channels.unpin(pooled);
+    else this.channels.giveBack(pooled);
     await sleep(Math.min(NACK_PAUSE_MS, Math.max(0, deadline - Date.now())));
     return false;
   }
@@ -330,10 +269,10 @@ export class Publisher {
   /** Writes the message; `confirmed` settles with the broker's confirm. */
   private write(pooled: PooledChannel, request: PublishRequest): { accepted: boolean; confirmed: Promise<void> } {
     let accepted = true;
-    const properties = this.publishOptions(request);
+    const properties = this.publishOptions.for(request);
     const confirmed = new Promise<void>((resolve, reject) => {
       accepted = pooled.channel.publish(request.exchange, request.routingKey, request.body, properties, (error) => {
-        if (error) return reject(pooled.open ? error : new TransportError('channel closed'));
+        if (error) return reject(confirmFailure(pooled));
         if (request.mandatory && takeReturn(pooled, request.routingKey)) {
           return reject(new MessageUndeliverable(`no queue "${request.routingKey}" to deliver to`, request.routingKey));
         }
@@ -342,148 +281,4 @@ export class Publisher {
     });
     return { accepted, confirmed };
   }
-
-  /** amqplib's publish options for a request; the common shapes are built once. */
-  private publishOptions(request: PublishRequest): Options.Publish {
-    const mandatory = request.mandatory ?? false;
-    if (request.properties !== undefined || (request.expirationMs !== undefined && mandatory)) {
-      return { ...PLAIN, ...request.properties, ...expirationOf(request.expirationMs), mandatory };
-    }
-    if (request.expirationMs === undefined) return mandatory ? MANDATORY : PLAIN;
-    let options = this.expiringOptions.get(request.expirationMs);
-    if (options === undefined) {
-      options = Object.freeze({ ...PLAIN, ...expirationOf(request.expirationMs) });
-      if (this.expiringOptions.size < 64) this.expiringOptions.set(request.expirationMs, options);
-    }
-    return options;
-  }
-
-  /** Waits until the channel's buffer drained; meanwhile other publishes use another channel. */
-  private async drain(pooled: PooledChannel): Promise<void> {
-    if (this.pinned === pooled) {
-      this.pinned = undefined;
-      this.draining.add(pooled);
-    }
-    pooled.drained ??= new Promise<void>((resolve) => {
-      const done = () => {
-        pooled.channel.off('drain', done);
-        pooled.channel.off('close', done);
-        pooled.drained = undefined;
-        if (this.draining.delete(pooled)) this.giveBack(pooled);
-        resolve();
-      };
-      pooled.channel.on('drain', done);
-      pooled.channel.on('close', done);
-    });
-    await pooled.drained;
-  }
-
-  /** Stops publishing on a channel that closed, and hands it back for destruction. */
-  private unpin(pooled: PooledChannel): void {
-    if (this.pinned === pooled) {
-      this.pinned = undefined;
-      this.giveBack(pooled);
-    }
-  }
-
-  /** Returns a borrowed channel: released when still open, destroyed otherwise. */
-  private giveBack(pooled: PooledChannel): void {
-    this.draining.delete(pooled);
-    if (!this.pool.isBorrowedResource(pooled)) return;
-    if (pooled.open) void this.pool.release(pooled).catch(() => {});
-    else void this.pool.destroy(pooled).catch(() => {});
-  }
-
-  private async createChannel(): Promise<PooledChannel> {
-    const model = await this.connection.connect();
-    const channel = await model.createConfirmChannel();
-    const pooled: PooledChannel = { channel, open: true, declared: new Set(), declaring: new Map(), returned: new Map() };
-    channel.on('error', (error: Error) => {
-      pooled.open = false;
-      pooled.closedBy = error;
-      this.logger.warn({ err: error }, 'publisher channel error');
-    });
-    channel.on('close', () => {
-      pooled.open = false;
-    });
-    channel.on('return', (message: { fields: { routingKey: string } }) => {
-      const key = message.fields.routingKey;
-      pooled.returned.set(key, (pooled.returned.get(key) ?? 0) + 1);
-    });
-    return pooled;
-  }
-}
-
-/** A publish the broker took but did not confirm in time: it may still be delivered. */
-function notConfirmedInTime(request: PublishRequest, seconds: number): TransportError {
-  return new TransportError(
-    `publish to ${describe(request)} not confirmed by the broker within ${seconds}s ` +
-      '(the broker is blocking publishers or the queue has no quorum); it may still be delivered',
-  );
-}
-
-/** The `expiration` property for a TTL in ms (a whole number of ms, at least 1). */
-function expirationOf(ms: number | undefined): { expiration?: string } {
-  return ms === undefined ? {} : { expiration: String(Math.max(1, Math.round(ms))) };
-}
-
-/**
- * True when the broker closed the channel because this request's exchange does not
- * exist and the request declares nothing: sending again cannot help. (A request with
- * declarations is sent again; the new channel declares its exchange first.)
- */
-function closedOverMissingExchange(pooled: PooledChannel, request: PublishRequest): boolean {
-  const error = pooled.closedBy;
-  if (error?.code !== 404 || request.exchange === '') return false;
-  if (!error.message.includes(`no exchange '${request.exchange}'`)) return false;
-  return !request.declarations?.length;
-}
-
-/** True when every declaration the request needs was done on this channel. */
-function declaredOn(pooled: PooledChannel, request: PublishRequest): boolean {
-  const declarations = request.declarations;
-  if (declarations === undefined) return true;
-  for (const declaration of declarations) if (!pooled.declared.has(declaration.key)) return false;
-  return true;
-}
-
-function takeReturn(pooled: PooledChannel, routingKey: string): boolean {
-  const count = pooled.returned.get(routingKey) ?? 0;
-  if (count === 0) return false;
-  if (count === 1) pooled.returned.delete(routingKey);
-  else pooled.returned.set(routingKey, count - 1);
-  return true;
-}
-
-function describe(request: { exchange: string; routingKey: string }): string {
-  return request.exchange ? `exchange "${request.exchange}" key "${request.routingKey}"` : `queue "${request.routingKey}"`;
-}
-
-function isNack(error: unknown): boolean {
-  return (error as Error)?.message === 'message nacked';
-}
-
-function isChannelClosed(error: unknown): boolean {
-  const text = String((error as Error)?.message ?? error);
-  return /channel (is )?closed|connection (is )?closed|channel ended|IllegalOperationError/i.test(text) || (error as Error)?.name === 'IllegalOperationError';
-}
-
-/** True for a 406 PRECONDITION_FAILED (a redeclaration with other flags). */
-export function isPreconditionFailure(error: unknown): boolean {
-  return (error as { code?: number })?.code === 406 || /PRECONDITION_FAILED/.test(String((error as Error)?.message));
-}
-
-/** The error for a declaration the broker refused because the entity exists with other flags. */
-export function declarationMismatch(request: { exchange: string; routingKey: string } | string, error: unknown): TransportError {
-  const what = typeof request === 'string' ? request : describe(request);
-  return new TransportError(
-    `the broker refused to declare ${what}: ${(error as Error).message}. ` +
-      'It already exists with other flags: set rabbit_quorum_queue / amqp_durable_queues / amqp_auto_delete in the transport URL to match the existing deployment',
-    { cause: error },
-  );
-}
-
-/** The bound of one publish, in seconds, for messages. */
-function sendTimeoutSeconds(request: PublishRequest, options: TransportOptions): number {
-  return request.sendTimeoutMs === undefined ? options.send_timeout : request.sendTimeoutMs / 1000;
 }
