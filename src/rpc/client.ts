@@ -10,7 +10,7 @@ import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
 import type { PendingReply, WaitTiming } from './reply-waiter.js';
 import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
-import { endWith, failSpan, type RequestAttributes } from './telemetry/tracing.js';
+import { endWith, failSpan, type Destination } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/messages.js';
 
@@ -40,8 +40,10 @@ export type PrepareOptions = TargetFields & ClientOptions;
 export class RpcClient {
   readonly target: Target;
   private timing: (WaitTiming & { publish: RequestPublishOptions }) | undefined;
-  /** oslo metric series of this client, by call type and method (metrics on only). */
-  private meters: Map<string, InvocationInstruments> | undefined;
+  /** oslo metric series of this client, by call type then method (metrics on only). */
+  private meters: { cast: Map<string, InvocationInstruments>; call: Map<string, InvocationInstruments> } | undefined;
+  /** Where this client's requests go (the target is immutable), for spans; made once. */
+  private spanDestination: Destination | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -81,11 +83,11 @@ export class RpcClient {
     const body = encodeRequest(this.request(context, method, args), this.transport.options.max_message_size);
     const { driver, tracing } = this.transport;
     if (tracing !== undefined) {
-      const exchange = this.target.fanout ? `${topic}_fanout` : this.exchange;
-      const span = tracing.startSend({ exchange, routingKey: this.target.fanout ? '' : this.routingKey(topic) }, { method, requestId: requestIdOf(context) });
+      const destination = this.destination(topic);
+      const span = tracing.startSend(destination, { method, requestId: requestIdOf(context) });
       const headers = tracing.headersOf(span);
       const options = headers === undefined ? this.castPublish : { ...this.castPublish, headers };
-      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(exchange, this.routingKey(topic), body, options);
+      const publish = this.target.fanout ? driver.publishFanout(topic, body, headers) : driver.publishRequest(destination.exchange, destination.routingKey, body, options);
       // No SDK (or not sampled): nothing to end, no extra await on the hot path.
       return span.isRecording() ? endWith(span, publish) : publish;
     }
@@ -126,9 +128,8 @@ export class RpcClient {
     let publishOptions = timing.publish;
     const tracing = this.transport.tracing;
     if (tracing !== undefined) {
-      const request = { method, msgId, requestId: requestIdOf(context) };
-      const callSpan = tracing.startCall({ exchange: this.exchange, routingKey: this.routingKey(topic) }, request);
-      if (callSpan.isRecording()) return this.tracedCall(pending, body, topic, callSpan, request);
+      const callSpan = tracing.startCall(this.destination(topic), { method, msgId, requestId: requestIdOf(context) });
+      if (callSpan.isRecording()) return this.tracedCall(pending, body, topic, callSpan);
       // Not recorded (no SDK, or not sampled): only the context, if any, goes on.
       const headers = tracing.headersOf(callSpan);
       if (headers !== undefined) publishOptions = { ...publishOptions, headers };
@@ -145,17 +146,20 @@ export class RpcClient {
     return await pending.promise;
   }
 
-  /** A call with its CLIENT span (request to reply), the PRODUCER span of its publish, and a link to the reply. */
-  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, callSpan: Span, request: RequestAttributes): Promise<unknown> {
+  /**
+   * A call with its one CLIENT span (request to reply): the request carries the span's
+   * context, the broker's confirm is an event on it, the reply is linked to it.
+   */
+  private async tracedCall(pending: PendingReply, body: Buffer, topic: string, callSpan: Span): Promise<unknown> {
     const tracing = this.transport.tracing!;
-    const destination = { exchange: this.exchange, routingKey: this.routingKey(topic) };
-    const publishSpan = tracing.startSend(destination, request, callSpan);
-    const headers = tracing.headersOf(publishSpan);
+    const destination = this.destination(topic);
+    const headers = tracing.headersOf(callSpan);
+    const publish = this.callTiming.publish;
     try {
       try {
-        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...this.callTiming.publish, headers } : this.callTiming.publish);
+        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...publish, headers } : publish);
         // As an untraced call: its timeout or reply ends it even before the broker confirms.
-        await Promise.race([endWith(publishSpan, published), pending.promise]);
+        await Promise.race([published.then(() => tracing.confirmed(callSpan)), pending.promise]);
       } catch (error) {
         pending.cancel();
         throw error;
@@ -172,11 +176,17 @@ export class RpcClient {
     }
   }
 
+  /** Where this client's requests go, for spans (a fanout's exchange, no routing key). */
+  private destination(topic: string): Destination {
+    this.spanDestination ??= this.target.fanout ? { exchange: `${topic}_fanout`, routingKey: '' } : { exchange: this.exchange, routingKey: this.routingKey(topic) };
+    return this.spanDestination;
+  }
+
   /** The oslo client series of (call type, method), resolved once per client. */
   private meter(callType: 'cast' | 'call', method: string): InvocationInstruments {
-    const key = callType + method;
-    this.meters ??= new Map();
-    let found = this.meters.get(key);
+    this.meters ??= { cast: new Map(), call: new Map() };
+    const meters = this.meters[callType];
+    let found = meters.get(method);
     if (found === undefined) {
       const target = this.target;
       found = this.transport.metrics!.clientInvocation({
@@ -190,7 +200,7 @@ export class RpcClient {
         method,
         timeout: callType === 'call' ? this.options.timeout : undefined,
       });
-      if (this.meters.size < 256) this.meters.set(key, found);
+      if (meters.size < 256) meters.set(method, found);
     }
     return found;
   }

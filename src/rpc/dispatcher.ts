@@ -14,7 +14,7 @@ export type EndpointMethod = (context: RequestContext, args: Record<string, unkn
 
 /** A set of RPC methods implementing one API version in one namespace. */
 export interface Endpoint {
-  /** Name in metrics and traces (oslo.metrics' `endpoint` label: the endpoint's class name). */
+  /** Name in metrics: oslo.metrics' `endpoint` label (a Python endpoint's class name, e.g. `ComputeManager`); default: see `endpointLabel`. */
   name?: string;
   /** Version implemented ("X.Y"; default "1.0") and namespace (default: none). */
   target?: { version?: string; namespace?: string | null; legacyNamespaces?: readonly (string | null)[] };

@@ -17,7 +17,7 @@ import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
 import { RecentCounts, RecentIds } from './util/recent-ids.js';
-import { exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
+import { endpointLabel, exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
 import { failSpan } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { CONTEXT_ENTRY_PREFIX, decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
@@ -56,8 +56,9 @@ export class RpcServer {
   private readonly maxConcurrency: number;
   private listener: Listener | undefined;
   private starting: Promise<void> | undefined;
-  /** oslo metric series by (namespace, version, method) (metrics on only). */
-  private readonly meters = new Map<string, InvocationInstruments>();
+  /** oslo metric series by method, then (namespace, version, endpoint) (metrics on only; no key built per message). */
+  private readonly meters = new Map<string, MethodSeries[]>();
+  private meteredSeries = 0;
   private unwatchInFlight: (() => void) | undefined;
 
   constructor(
@@ -242,21 +243,25 @@ export class RpcServer {
 
   /** The oslo server series of a resolved method (only methods an endpoint has are counted, as oslo). */
   private meter(request: IncomingRequest, endpoint: Endpoint): InvocationInstruments {
-    const key = `${request.namespace}\u0001${request.version}\u0001${request.method}`;
-    let found = this.meters.get(key);
-    if (found === undefined) {
-      found = this.transport.metrics!.serverInvocation({
-        exchange: this.target.exchange ?? this.transport.controlExchange,
-        topic: this.target.topic!,
-        server: this.target.server!,
-        endpoint: endpoint.name ?? 'None',
-        namespace: request.namespace,
-        version: request.version,
-        method: request.method,
-      });
-      if (this.meters.size < 1024) this.meters.set(key, found);
+    const { namespace, version, method } = request;
+    let forMethod = this.meters.get(method);
+    const known = forMethod?.find((series) => series.namespace === namespace && series.version === version && series.endpoint === endpoint);
+    if (known !== undefined) return known.instruments;
+    const instruments = this.transport.metrics!.serverInvocation({
+      exchange: this.target.exchange ?? this.transport.controlExchange,
+      topic: this.target.topic!,
+      server: this.target.server!,
+      endpoint: endpointLabel(endpoint, this.endpoints.indexOf(endpoint)),
+      namespace,
+      version,
+      method,
+    });
+    if (this.meteredSeries < 1024) {
+      if (forMethod === undefined) this.meters.set(method, (forMethod = []));
+      forMethod.push({ namespace, version, endpoint, instruments });
+      this.meteredSeries += 1;
     }
-    return found;
+    return instruments;
   }
 
   private succeeded(result: unknown, meter?: InvocationInstruments, started = 0): CallOutcome {
@@ -297,6 +302,14 @@ export class RpcServer {
 }
 
 const NO_HEARTBEAT = (): void => {};
+
+/** One oslo server series of a method, as {@link RpcServer} keeps it. */
+interface MethodSeries {
+  namespace: string | null;
+  version: string;
+  endpoint: Endpoint;
+  instruments: InvocationInstruments;
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';

@@ -199,6 +199,21 @@ export class RpcMetrics {
 
 const NO_LABELS: readonly string[] = [];
 
+/**
+ * The `endpoint` label of a server series. oslo.metrics labels server series with the
+ * endpoint that ran the method (in a Python service an endpoint object, named by its
+ * class: `ComputeManager`), not with the topic. Here: the endpoint's `name` when it has
+ * one (a contract endpoint: the contract's name), else the class name of an endpoint
+ * that is a class instance, else `endpoint_<i>` (its position in the server's list).
+ * Bounded by the code, never by traffic.
+ */
+export function endpointLabel(endpoint: { name?: string }, index: number): string {
+  if (endpoint.name) return endpoint.name;
+  const className = (Object.getPrototypeOf(endpoint) as { constructor?: { name?: string } } | null)?.constructor?.name;
+  if (className && className !== 'Object') return className;
+  return `endpoint_${index}`;
+}
+
 /** The class name oslo.metrics puts in the `exception` label. */
 export function exceptionLabel(error: unknown): string {
   if (error instanceof Error) return error.constructor?.name && error.constructor.name !== 'Error' ? error.constructor.name : error.name;
