@@ -16,8 +16,10 @@ import { ReplySender, type CallOutcome } from './reply-sender.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
-import { RecentCounts, RecentIds } from './util/recent-ids.js';
-import { endpointLabel, exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
+import { RecentCounts } from './util/recent-ids.js';
+import { DuplicateGate, LocalDuplicateWindow, type DuplicateStore } from './duplicate-store.js';
+import { exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
+import { ServerSeries } from './telemetry/server-series.js';
 import { failSpan } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { CONTEXT_ENTRY_PREFIX, decodeDocument, toIncomingRequest, type IncomingRequest } from './wire/messages.js';
@@ -32,6 +34,11 @@ export interface ServerOptions {
   sendTracebacks?: boolean;
   /** How many recent `_unique_id`s are remembered to drop duplicates; default 1024. */
   duplicateWindow?: number;
+  /**
+   * Where `_unique_id`s are claimed; default this server's window (`duplicateWindow`).
+   * A shared store (SqlDuplicateStore) drops copies that reach different servers too.
+   */
+  duplicateStore?: DuplicateStore;
   /** Logger; default the transport's. */
   logger?: Logger;
 }
@@ -51,14 +58,13 @@ export class RpcServer {
   private readonly logger: Logger;
   private readonly runner: DeliveryRunner;
   private readonly replies: ReplySender;
-  private readonly recentIds: RecentIds;
+  private readonly duplicates: DuplicateGate;
   private readonly redeliveries = new RecentCounts(4096);
   private readonly maxConcurrency: number;
   private listener: Listener | undefined;
   private starting: Promise<void> | undefined;
-  /** oslo metric series by method, then (namespace, version, endpoint) (metrics on only; no key built per message). */
-  private readonly meters = new Map<string, MethodSeries[]>();
-  private meteredSeries = 0;
+  /** oslo metric series of this server (metrics on only). */
+  private series: ServerSeries | undefined;
   private unwatchInFlight: (() => void) | undefined;
 
   constructor(
@@ -75,7 +81,7 @@ export class RpcServer {
     this.logger = (options.logger ?? transport.logger).child({ topic: this.target.topic, server: this.target.server });
     this.maxConcurrency = options.maxConcurrency ?? transport.options.executor_thread_pool_size;
     this.runner = new DeliveryRunner(this.maxConcurrency, (delivery) => this.process(delivery), this.logger);
-    this.recentIds = new RecentIds(options.duplicateWindow ?? 1024);
+    this.duplicates = new DuplicateGate(options.duplicateStore ?? new LocalDuplicateWindow(options.duplicateWindow ?? 1024), this.logger);
     this.replies = new ReplySender(
       transport.driver,
       {
@@ -110,10 +116,12 @@ export class RpcServer {
     this.listener = undefined;
     await listener.cancel();
     const requeued = this.runner.stop();
+    this.duplicates.stopWaiting();
     const drainSeconds = this.options.drainTimeout ?? 30;
     const drained = await this.runner.idle(drainSeconds * 1000);
     if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their casts will be redelivered');
     await listener.close();
+    await this.duplicates.close();
     this.unwatchInFlight?.();
     this.unwatchInFlight = undefined;
     this.logger.info({ requeued, drained }, 'RPC server stopped');
@@ -142,11 +150,17 @@ export class RpcServer {
       await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`, 'max_delivery_attempts');
       return;
     }
-    if (request.uniqueId && !this.recentIds.add(request.uniqueId)) {
-      this.stats.duplicates += 1;
-      this.logger.info({ method: request.method, uniqueId: request.uniqueId }, 'duplicate message dropped');
-      delivery.ack();
-      return;
+    const uniqueId = request.uniqueId;
+    if (uniqueId) {
+      const admitted = this.duplicates.admit(uniqueId);
+      const admission = admitted instanceof Promise ? await admitted : admitted;
+      if (admission === 'requeue') return delivery.requeue();
+      if (admission === 'duplicate') {
+        this.stats.duplicates += 1;
+        this.logger.info({ method: request.method, uniqueId }, 'duplicate message dropped');
+        delivery.ack();
+        return;
+      }
     }
     const isCall = Boolean(request.msgId && request.replyQueue);
     if (isCall) delivery.ack();
@@ -160,6 +174,7 @@ export class RpcServer {
       if (isCall) this.runner.track(this.reply(request, outcome, span));
     } finally {
       span?.end();
+      if (uniqueId) this.duplicates.settled(uniqueId);
       if (!isCall) delivery.ack();
     }
   }
@@ -243,25 +258,12 @@ export class RpcServer {
 
   /** The oslo server series of a resolved method (only methods an endpoint has are counted, as oslo). */
   private meter(request: IncomingRequest, endpoint: Endpoint): InvocationInstruments {
-    const { namespace, version, method } = request;
-    let forMethod = this.meters.get(method);
-    const known = forMethod?.find((series) => series.namespace === namespace && series.version === version && series.endpoint === endpoint);
-    if (known !== undefined) return known.instruments;
-    const instruments = this.transport.metrics!.serverInvocation({
-      exchange: this.target.exchange ?? this.transport.controlExchange,
-      topic: this.target.topic!,
-      server: this.target.server!,
-      endpoint: endpointLabel(endpoint, this.endpoints.indexOf(endpoint)),
-      namespace,
-      version,
-      method,
-    });
-    if (this.meteredSeries < 1024) {
-      if (forMethod === undefined) this.meters.set(method, (forMethod = []));
-      forMethod.push({ namespace, version, endpoint, instruments });
-      this.meteredSeries += 1;
-    }
-    return instruments;
+    this.series ??= new ServerSeries(
+      this.transport.metrics!,
+      { exchange: this.target.exchange ?? this.transport.controlExchange, topic: this.target.topic!, server: this.target.server! },
+      this.endpoints,
+    );
+    return this.series.of(request, endpoint);
   }
 
   private succeeded(result: unknown, meter?: InvocationInstruments, started = 0): CallOutcome {
@@ -302,14 +304,6 @@ export class RpcServer {
 }
 
 const NO_HEARTBEAT = (): void => {};
-
-/** One oslo server series of a method, as {@link RpcServer} keeps it. */
-interface MethodSeries {
-  namespace: string | null;
-  version: string;
-  endpoint: Endpoint;
-  instruments: InvocationInstruments;
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
