@@ -1,13 +1,13 @@
 /**
  * Benchmark worker process: serves the benchmark's topic with novarpc or with raw
  * amqplib (the baseline), with the same queue flags, persistence and confirms.
- * Commands on stdin (one per line): `stats` prints {handled, fanout[], rss}; `exit`.
+ * Commands on stdin (one per line): `stats` prints {handled, fanout[], rss, spans}; `exit`.
  */
 import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { getTransport, RpcServer, type Transport } from '../src/rpc/index.js';
 import { toAmqpUrl } from '../test/support/harness.js';
-import { telemetryConfig, type TelemetryMode } from './telemetry.js';
+import { spanCounts, telemetryConfig, type TelemetryMode } from './telemetry.js';
 
 interface WorkerArgs {
   mode: 'novarpc' | 'raw';
@@ -112,7 +112,7 @@ async function startRaw(): Promise<() => Promise<void>> {
 const stop = await (config.mode === 'raw' ? startRaw() : startNovarpc());
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
-  if (line === 'stats') process.stdout.write(`${JSON.stringify({ ...counters, rss: process.memoryUsage().rss })}\n`);
+  if (line === 'stats') process.stdout.write(`${JSON.stringify({ ...counters, rss: process.memoryUsage().rss, spans: spanCounts })}\n`);
   if (line === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
     process.stdout.write(`${JSON.stringify({ gc: true })}\n`);

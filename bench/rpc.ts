@@ -12,7 +12,7 @@ import { getTransport, RequestContext, RpcClient } from '../src/rpc/index.js';
 import type { BenchRow, BenchSection } from './types.js';
 import { nodeArgsFor } from './entry.js';
 import { toAmqpUrl } from '../test/support/harness.js';
-import { startOtlpSink, telemetryConfig, type TelemetryMode } from './telemetry.js';
+import { spanCounts, startOtlpSink, telemetryConfig, type TelemetryMode } from './telemetry.js';
 
 /** Sizes of one run. */
 export interface RpcBenchOptions {
@@ -108,7 +108,9 @@ export async function runRpcBench(options: RpcBenchOptions): Promise<BenchSectio
     });
     const rss = sizes.rss > 0 && !options.telemetry ? await measureRss(sides[1]!, sizes.rss) : undefined;
     const section = report(sides[0]!, sides[1]!, rss, sizes, slices, sequentialSlices);
-    return options.telemetry ? telemetrySection(section, options.telemetry, await sink?.bytes()) : section;
+    if (!options.telemetry) return section;
+    const spans = sink === undefined ? undefined : { client: { ...spanCounts }, worker: (await sides[1]!.worker.stats()).spans ?? { ended: 0, exported: 0 } };
+    return telemetrySection(section, options.telemetry, await sink?.bytes(), spans);
   } finally {
     for (const side of sides) await side.close();
     await sink?.close();
@@ -267,7 +269,10 @@ interface WorkerStats {
   handled: number;
   fanout: number[];
   rss: number;
+  spans?: SpanCounts;
 }
+
+type SpanCounts = { ended: number; exported: number };
 
 async function startWorker(mode: string, url: string, exchange: string, topic: string, telemetry?: TelemetryMode, otlpUrl?: string) {
   const telemetryArgs = telemetry === undefined ? [] : [`--telemetry=${telemetry}`, ...(otlpUrl ? [`--otlp=${otlpUrl}`] : [])];
@@ -334,7 +339,12 @@ function round2(value: number): number {
 }
 
 /** The report of a telemetry comparison: novarpc with it against novarpc without, targets from issue 11. */
-function telemetrySection(section: BenchSection, telemetry: Exclude<TelemetryMode, 'off'>, sinkBytes: number | undefined): BenchSection {
+function telemetrySection(
+  section: BenchSection,
+  telemetry: Exclude<TelemetryMode, 'off'>,
+  sinkBytes: number | undefined,
+  spans: { client: SpanCounts; worker: SpanCounts } | undefined,
+): BenchSection {
   const target = telemetry === 'metrics' ? '>= 0.97' : '>= 0.85';
   const rates = ['sequential call', `concurrent call (${CONCURRENCY} in flight)`, 'confirmed cast', 'fanout cast to 4 servers (all delivered)'];
   return {
@@ -347,6 +357,12 @@ function telemetrySection(section: BenchSection, telemetry: Exclude<TelemetryMod
       ...(section.notes ?? []).slice(0, 1),
       'both sides are novarpc on the same broker, clients here and servers in a child process per side; only the telemetry differs',
       ...(sinkBytes === undefined ? [] : [`the local OTLP receiver got ${Math.round(sinkBytes / 1024)} KiB of spans`]),
+      ...(spans === undefined
+        ? []
+        : [
+            `spans ended/exported by the batch processor (SDK defaults: queue 2048, batch 512, 5 s): client ${spans.client.ended}/${spans.client.exported}, servers ${spans.worker.ended}/${spans.worker.exported} (the rest were dropped or still queued)`,
+            'the tracing side registers the async-local-storage context manager in the benchmark process, so its promise hooks also run for the baseline client there (its servers run in their own processes)',
+          ]),
     ],
   };
 }

@@ -1,7 +1,10 @@
 /**
  * Telemetry settings of a benchmark side: `off` (no metrics, no spans), `metrics`
  * (oslo metrics on a registry, no spans) or `tracing` (an SDK TracerProvider, always-on
- * sampler, batch span processor exporting OTLP/HTTP JSON to a local sink), and the sink.
+ * sampler, batch span processor with the SDK's default settings exporting OTLP/HTTP
+ * JSON to a local sink), and the sink. The spans ended and exported in this process are
+ * counted, so the report can say whether the batch processor dropped any (a dropped
+ * span is a span whose export cost was not measured).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -9,7 +12,7 @@ import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TransportConfig } from '../src/rpc/index.js';
 
 export type TelemetryMode = 'off' | 'metrics' | 'tracing';
@@ -20,8 +23,28 @@ export function telemetryConfig(mode: TelemetryMode, otlpUrl?: string): Pick<Tra
   if (mode === 'metrics') return { metrics: true, tracerProvider: false };
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const exporter = new OTLPTraceExporter({ url: `${otlpUrl}/v1/traces` });
-  return { tracerProvider: new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new BatchSpanProcessor({ exporter })] }) };
+  const exporter = countingExporter(new OTLPTraceExporter({ url: `${otlpUrl}/v1/traces` }));
+  const countEnded: SpanProcessor = {
+    onStart: () => {},
+    onEnd: () => void (spanCounts.ended += 1),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  return { tracerProvider: new TracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [countEnded, new BatchSpanProcessor({ exporter })] }) };
+}
+
+/** Spans ended and handed to the exporter in this process (tracing sides only). */
+export const spanCounts = { ended: 0, exported: 0 };
+
+function countingExporter(exporter: SpanExporter): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], done) {
+      spanCounts.exported += spans.length;
+      exporter.export(spans, done);
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { PUBLISHED_EVENT } from '../rpc/telemetry/tracing.js';
 
 
 /** Renders the journey of the boot with `requestId`; database statements are left out. */
@@ -37,7 +38,8 @@ export function journeyOfTrace(heading: string, root: ReadableSpan, spans: reado
   const lines: string[] = [];
   const visit = (span: ReadableSpan, depth: number) => {
     lines.push(row(span, depth, start));
-    for (const event of span.events.filter((candidate) => candidate.name !== 'exception')) {
+    // Exceptions show as the span's ERROR; a call's broker confirm is routine.
+    for (const event of span.events.filter((candidate) => candidate.name !== 'exception' && candidate.name !== PUBLISHED_EVENT)) {
       const reason = event.attributes?.['error.message'];
       lines.push(`${' '.repeat(18 + depth * 2)}! ${event.name}${reason ? `: ${String(reason)}` : ''}`);
     }

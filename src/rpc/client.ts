@@ -10,7 +10,7 @@ import { isCompatible } from './version.js';
 import type { RequestPublishOptions } from './drivers/driver.js';
 import type { PendingReply, WaitTiming } from './reply-waiter.js';
 import { exceptionLabel, type InvocationInstruments } from './telemetry/metrics.js';
-import { endWith, failSpan, type RequestAttributes } from './telemetry/tracing.js';
+import { endWith, failSpan } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { encodeContextEntries, encodeRequest, type EncodedContextEntries, type OutgoingRequest } from './wire/envelope.js';
 import { fanoutExchangeName, requestRoutingKey } from './wire/topology.js';
@@ -53,8 +53,8 @@ export class RpcClient {
   readonly target: Target;
   /** Timeouts and publish options of this (immutable) client, computed on first send. */
   private timing: SendTiming | undefined;
-  /** oslo metric series of this client, by call type and method (metrics on only). */
-  private meters: Map<string, InvocationInstruments> | undefined;
+  /** oslo metric series of this client, by call type then method (metrics on only). */
+  private meters: { cast: Map<string, InvocationInstruments>; call: Map<string, InvocationInstruments> } | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -144,9 +144,8 @@ export class RpcClient {
     let publishOptions = timing.publish;
     const tracing = this.transport.tracing;
     if (tracing !== undefined) {
-      const request = { method, msgId, requestId: requestIdOf(context) };
-      const callSpan = tracing.startCall({ exchange: timing.exchange, routingKey: timing.routingKey }, request);
-      if (callSpan.isRecording()) return this.tracedCall(pending, body, callSpan, request);
+      const callSpan = tracing.startCall({ exchange: timing.exchange, routingKey: timing.routingKey }, { method, msgId, requestId: requestIdOf(context) });
+      if (callSpan.isRecording()) return this.tracedCall(pending, body, callSpan);
       // Not recorded (no SDK, or not sampled): only the context, if any, goes on.
       const headers = tracing.headersOf(callSpan);
       if (headers !== undefined) publishOptions = { ...publishOptions, headers };
@@ -163,18 +162,19 @@ export class RpcClient {
     return await pending.promise;
   }
 
-  /** A call with its CLIENT span (request to reply), the PRODUCER span of its publish, and a link to the reply. */
-  private async tracedCall(pending: PendingReply, body: Buffer, callSpan: Span, request: RequestAttributes): Promise<unknown> {
+  /**
+   * A call with its one CLIENT span (request to reply): the request carries the span's
+   * context, the broker's confirm is an event on it, the reply is linked to it.
+   */
+  private async tracedCall(pending: PendingReply, body: Buffer, callSpan: Span): Promise<unknown> {
     const tracing = this.transport.tracing!;
     const timing = this.sendTiming;
-    const destination = { exchange: timing.exchange, routingKey: timing.routingKey };
-    const publishSpan = tracing.startSend(destination, request, callSpan);
-    const headers = tracing.headersOf(publishSpan);
+    const headers = tracing.headersOf(callSpan);
     try {
       try {
-        const published = this.transport.driver.publishRequest(destination.exchange, destination.routingKey, body, headers ? { ...timing.publish, headers } : timing.publish);
+        const published = this.transport.driver.publishRequest(timing.exchange, timing.routingKey, body, headers ? { ...timing.publish, headers } : timing.publish);
         // As an untraced call: its timeout or reply ends it even before the broker confirms.
-        await Promise.race([endWith(publishSpan, published), pending.promise]);
+        await Promise.race([published.then(() => tracing.confirmed(callSpan)), pending.promise]);
       } catch (error) {
         pending.cancel();
         throw error;
@@ -193,9 +193,9 @@ export class RpcClient {
 
   /** The oslo client series of (call type, method), resolved once per client. */
   private meter(callType: 'cast' | 'call', method: string): InvocationInstruments {
-    const key = callType + method;
-    this.meters ??= new Map();
-    let found = this.meters.get(key);
+    this.meters ??= { cast: new Map(), call: new Map() };
+    const meters = this.meters[callType];
+    let found = meters.get(method);
     if (found === undefined) {
       const target = this.target;
       found = this.transport.metrics!.clientInvocation({
@@ -209,7 +209,7 @@ export class RpcClient {
         method,
         timeout: callType === 'call' ? this.options.timeout : undefined,
       });
-      if (this.meters.size < 256) this.meters.set(key, found);
+      if (meters.size < 256) meters.set(method, found);
     }
     return found;
   }

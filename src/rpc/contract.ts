@@ -64,6 +64,11 @@ export type MethodSpecs = Record<string, MethodSpec>;
 export interface Contract<M extends MethodSpecs = MethodSpecs> {
   /** Default topic of the service, e.g. `scheduler`. */
   readonly topic: string;
+  /**
+   * The endpoint's name, as a Python service's endpoint class (e.g. `SchedulerManager`):
+   * oslo.metrics' `endpoint` label of the server series. Default: see {@link buildEndpoint}.
+   */
+  readonly name?: string;
   /** Current version ("X.Y"): what the server endpoint implements. */
   readonly version: string;
   /** Endpoint namespace; absent means the default one. */
@@ -116,7 +121,10 @@ export function defineContract<const M extends MethodSpecs>(contract: Contract<M
 
 /** Options of {@link buildEndpoint}. */
 export interface EndpointOptions {
-  /** The endpoint's name in metrics (oslo's `endpoint` label); default the contract's topic. */
+  /**
+   * The endpoint's name in metrics (oslo's `endpoint` label); default the contract's
+   * `name`, and without one the server's default (`endpoint_<position>`).
+   */
   name?: string;
   /** Called after a request's arguments were rejected (e.g. to log it). */
   onInvalid?: (method: string, error: InvalidArguments, context: RequestContext) => void;
@@ -146,7 +154,7 @@ export function buildEndpoint<M extends MethodSpecs>(
       return handler(context, parsed.data);
     };
   }
-  return { name: options.name ?? contract.topic, target: { version: contract.version, namespace: contract.namespace ?? null }, methods };
+  return { name: options.name ?? contract.name, target: { version: contract.version, namespace: contract.namespace ?? null }, methods };
 }
 
 /** Options of {@link createContractClient}. */

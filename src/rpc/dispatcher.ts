@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerStats } from './handling/incoming-message.j
 import type { Logger } from '../log/logger.js';
 import type { CallOutcome } from './reply-sender.js';
 import { exceptionLabel, type InvocationInstruments, type RpcMetrics, type ServerSeries } from './telemetry/metrics.js';
+import { ServerSeries as ResolvedServerSeries } from './telemetry/server-series.js';
 import { isCompatible, parseVersion } from './version.js';
 import { CONTEXT_ENTRY_PREFIX, type IncomingRequest } from './wire/messages.js';
 
@@ -26,7 +27,7 @@ export type EndpointMethod = (context: RequestContext, args: Record<string, unkn
 
 /** A set of RPC methods implementing one API version in one namespace. */
 export interface Endpoint {
-  /** Name in metrics and traces (oslo.metrics' `endpoint` label: the endpoint's class name). */
+  /** Name in metrics: oslo.metrics' `endpoint` label (a Python endpoint's class name, e.g. `ComputeManager`); default: see `endpointLabel`. */
   name?: string;
   /** Version implemented ("X.Y"; default "1.0") and namespace (default: none). */
   target?: { version?: string; namespace?: string | null; legacyNamespaces?: readonly (string | null)[] };
@@ -100,8 +101,8 @@ export interface DispatcherDeps {
 
 /** Dispatches RPC requests to endpoints. */
 export class RpcDispatcher {
-  /** oslo metric series by (namespace, version, method) (metrics on only). */
-  private readonly meters = new Map<string, InvocationInstruments>();
+  /** oslo metric series of this server, resolved once each (metrics on only). */
+  private series: ResolvedServerSeries | undefined;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -140,19 +141,8 @@ export class RpcDispatcher {
 
   /** The oslo server series of a resolved method (only methods an endpoint has are counted, as oslo). */
   private meter(request: IncomingRequest, endpoint: Endpoint): InvocationInstruments {
-    const key = `${request.namespace}\u0001${request.version}\u0001${request.method}`;
-    let found = this.meters.get(key);
-    if (found === undefined) {
-      found = this.deps.metrics!.serverInvocation({
-        ...this.deps.labels,
-        endpoint: endpoint.name ?? 'None',
-        namespace: request.namespace,
-        version: request.version,
-        method: request.method,
-      });
-      if (this.meters.size < 1024) this.meters.set(key, found);
-    }
-    return found;
+    this.series ??= new ResolvedServerSeries(this.deps.metrics!, this.deps.labels, this.deps.endpoints);
+    return this.series.of(request, endpoint);
   }
 
   private succeeded(result: unknown, meter?: InvocationInstruments, started = 0): CallOutcome {

@@ -1,6 +1,6 @@
 /**
  * Tracing over RabbitMQ with a Python oslo.messaging server on the other end: the
- * trace context travels as AMQP headers (traceparent of the PRODUCER span), the oslo
+ * trace context travels as AMQP headers (traceparent of the call's CLIENT span), the oslo
  * body has the same shape as an untraced one, and the Python server handles the traced
  * call exactly as an untraced one (same arguments, same context, same result).
  */
@@ -53,7 +53,8 @@ describe('a traced novarpc call to a Python oslo.messaging server', () => {
     await waitFor(() => spy.messages.length === 2 && server.handled('echo').length === 2, 10_000);
 
     const [tracedMessage, plainMessage] = spy.messages as [amqp.ConsumeMessage, amqp.ConsumeMessage];
-    const producer = tracing.spans().find((span) => span.kind === SpanKind.PRODUCER)!;
+    // A call is one CLIENT span; its context is what the request carries.
+    const producer = tracing.spans().find((span) => span.kind === SpanKind.CLIENT)!;
     const { traceId, spanId } = producer.spanContext();
     expect(String(tracedMessage.properties.headers?.traceparent)).toBe(`00-${traceId}-${spanId}-01`);
     expect(plainMessage.properties.headers?.traceparent).toBeUndefined();

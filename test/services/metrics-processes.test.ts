@@ -66,7 +66,7 @@ describe('metrics of separate worker processes', () => {
     expect(total(scheduler, 'nova_scheduler_decision_seconds_count', { outcome: 'host_chosen' })).toBe(BOOTS);
 
     const compute = await scrape('compute-cmp-a');
-    expect(total(compute, 'oslo_messaging_rpc_server_invocation_end_total', { topic: topics.compute, server: 'cmp-a', method: 'run_instance', endpoint: 'compute' })).toBe(BOOTS);
+    expect(total(compute, 'oslo_messaging_rpc_server_invocation_end_total', { topic: topics.compute, server: 'cmp-a', method: 'run_instance', endpoint: 'ComputeManager' })).toBe(BOOTS);
     const allocate = { call_type: 'call', topic: topics.network, method: 'allocate_for_instance', process: 'nova-compute' };
     expect(total(compute, 'oslo_messaging_rpc_client_invocation_end_total', allocate)).toBe(BOOTS);
     expect(total(compute, 'oslo_messaging_rpc_client_processing_seconds_count', allocate)).toBe(BOOTS);

@@ -1,9 +1,11 @@
 /**
  * Traces of the cloud as separate worker processes on RabbitMQ and MariaDB: every
- * worker exports OTLP/HTTP JSON (configured by the standard OTEL_* variables only) to
- * a receiver this test runs, and one boot is one trace holding spans of all four
- * services in the right parent tree: POST /servers → cast run_instance → scheduler →
- * cast to compute.<host> → call allocate_for_instance → network. A boot on a compute
+ * worker exports OTLP/HTTP (configured by the standard OTEL_* variables only) to a
+ * receiver this test runs, the network worker with OTEL_EXPORTER_OTLP_PROTOCOL=
+ * http/protobuf (decoded by the receiver), the others with http/json; one boot is one
+ * trace holding spans of all four services in the right parent tree: POST /servers →
+ * cast run_instance → scheduler → cast to compute.<host> → call allocate_for_instance
+ * (one CLIENT span) → network. A boot on a compute
  * whose spawns fail shows the reschedule and the ERROR as span events with error status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,9 +32,10 @@ function tracedCloud(options: Pick<ProcessCloudOptions, 'computes' | 'settings'>
       ...options,
       transportUrl: await brokerUrl(),
       databaseServerUrl: await databaseUrl(),
-      workerEnv: () => ({
+      workerEnv: (name: string) => ({
         OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Both protocols in one trace: the network worker sends protobuf (the CLI's default).
+        OTEL_EXPORTER_OTLP_PROTOCOL: name === 'network' ? 'http/protobuf' : 'http/json',
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         OTEL_BSP_SCHEDULE_DELAY: '200',
         OTEL_TRACES_SAMPLER: 'always_on',
@@ -76,9 +79,8 @@ describe('one boot is one trace across four worker processes', () => {
     const castToCompute = find(trace, 'nova-scheduler', PRODUCER, `send ${exchange}:${topics.compute}.cmp-a`)!;
     const built = find(trace, 'nova-compute', CONSUMER, `process ${exchange}:${topics.compute}.cmp-a`)!;
     const allocate = find(trace, 'nova-compute', CLIENT, 'allocate_for_instance')!;
-    const allocateSend = find(trace, 'nova-compute', PRODUCER, `send ${exchange}:${topics.network}`)!;
     const allocated = find(trace, 'nova-network', CONSUMER, `process ${exchange}:${topics.network}`)!;
-    for (const span of [post, castToScheduler, scheduled, castToCompute, built, allocate, allocateSend, allocated]) expect(span).toBeDefined();
+    for (const span of [post, castToScheduler, scheduled, castToCompute, built, allocate, allocated]) expect(span).toBeDefined();
 
     expect(post.parentSpanId).toBe('');
     expect(isAncestor(trace, post, castToScheduler)).toBe(true);
@@ -86,14 +88,26 @@ describe('one boot is one trace across four worker processes', () => {
     expect(isAncestor(trace, scheduled, castToCompute)).toBe(true);
     expect(built.parentSpanId).toBe(castToCompute.spanId);
     expect(isAncestor(trace, built, allocate)).toBe(true);
-    expect(allocateSend.parentSpanId).toBe(allocate.spanId);
-    expect(allocated.parentSpanId).toBe(allocateSend.spanId);
+    // A call is one CLIENT span (its publish an event on it); the request carries its context.
+    expect(allocated.parentSpanId).toBe(allocate.spanId);
+    expect(allocate.events.map((event) => event.name)).toContain('published');
+    expect(allocate.attributes).toMatchObject({ 'messaging.operation.type': 'send', 'messaging.destination.name': `${exchange}:${topics.network}` });
     // Every span's parent is in the trace: no broken links between processes.
     const ids = new Set(trace.map((span) => span.spanId));
     expect(trace.filter((span) => span.parentSpanId !== '' && !ids.has(span.parentSpanId)).map((span) => `${span.service} ${span.name}`)).toEqual([]);
 
     expect(scheduled.attributes).toMatchObject({ 'messaging.system': 'rabbitmq', 'rpc.method': 'run_instance', 'openstack.request_id': post.attributes['openstack.request_id'] });
-    expect(allocated.attributes['messaging.message.conversation_id']).toBe(allocateSend.attributes['messaging.message.conversation_id']);
+    expect(allocated.attributes['messaging.message.conversation_id']).toBe(allocate.attributes['messaging.message.conversation_id']);
+    expect(allocated.attributes['messaging.message.conversation_id']).toMatch(/^[0-9a-f]{32}$/);
+    // The network worker's spans came as http/protobuf and were decoded; the others' as http/json.
+    const protocols = new Map<string, Set<string>>();
+    for (const span of trace) protocols.set(span.service, (protocols.get(span.service) ?? new Set()).add(span.protocol));
+    expect(Object.fromEntries([...protocols].map(([service, seen]) => [service, [...seen]]))).toEqual({
+      'nova-api': ['http/json'],
+      'nova-scheduler': ['http/json'],
+      'nova-compute': ['http/json'],
+      'nova-network': ['http/protobuf'],
+    });
     expect(allocate.links.map((link) => link.spanId)).toEqual([allocated.spanId]);
     expect(trace.some((span) => span.service === 'nova-compute' && span.attributes['db.operation.name'] === 'UPDATE')).toBe(true);
     expect(JSON.stringify(trace.map((span) => span.name))).not.toMatch(/reply_/);

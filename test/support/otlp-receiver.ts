@@ -1,9 +1,11 @@
 /**
- * A minimal OTLP/HTTP JSON trace receiver for tests: accepts `POST /v1/traces`
- * (ExportTraceServiceRequest as JSON) and keeps every span with its service.name.
+ * A minimal OTLP/HTTP trace receiver for tests: accepts `POST /v1/traces`
+ * (ExportTraceServiceRequest as JSON, `http/json`, or as protobuf, `http/protobuf`) and
+ * keeps every span with its service.name and the protocol it came in.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeTraceExport } from './otlp-protobuf.js';
 
 /** One received span, flattened. */
 export interface ReceivedSpan {
@@ -18,13 +20,15 @@ export interface ReceivedSpan {
   events: Array<{ name: string }>;
   links: Array<{ traceId: string; spanId: string }>;
   status: { code?: number; message?: string };
+  /** How the span was exported: `http/json` or `http/protobuf`. */
+  protocol: 'http/json' | 'http/protobuf';
 }
 
 export interface OtlpReceiver {
   /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT. */
   url: string;
   spans: ReceivedSpan[];
-  /** Requests that were not valid OTLP JSON. */
+  /** Requests that were not valid OTLP (JSON or protobuf). */
   rejected: string[];
   close(): Promise<void>;
 }
@@ -40,15 +44,23 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (request.method !== 'POST' || request.url !== '/v1/traces' || !String(request.headers['content-type']).startsWith('application/json')) {
+      const body = Buffer.concat(chunks);
+      const contentType = String(request.headers['content-type']);
+      const protocol = contentType.startsWith('application/json') ? 'http/json' : contentType.startsWith('application/x-protobuf') ? 'http/protobuf' : undefined;
+      if (request.method !== 'POST' || request.url !== '/v1/traces' || protocol === undefined) {
         rejected.push(`${request.method} ${request.url} ${request.headers['content-type']}`);
         response.writeHead(415).end();
         return;
       }
       try {
-        spans.push(...flatten(JSON.parse(text)));
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        if (protocol === 'http/json') {
+          spans.push(...flatten(JSON.parse(body.toString('utf8')), protocol));
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        } else {
+          spans.push(...flatten(decodeTraceExport(body) as Parameters<typeof flatten>[0], protocol));
+          // An empty ExportTraceServiceResponse: everything accepted.
+          response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        }
       } catch (error) {
         rejected.push(String(error));
         response.writeHead(400).end();
@@ -69,7 +81,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   };
 }
 
-function flatten(body: { resourceSpans?: Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: any[] }> }> }): ReceivedSpan[] {
+function flatten(body: { resourceSpans?: Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: any[] }> }> }, protocol: ReceivedSpan['protocol']): ReceivedSpan[] {
   const result: ReceivedSpan[] = [];
   for (const resourceSpans of body.resourceSpans ?? []) {
     const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name'] ?? '');
@@ -86,6 +98,7 @@ function flatten(body: { resourceSpans?: Array<{ resource?: { attributes?: KeyVa
           events: span.events ?? [],
           links: span.links ?? [],
           status: span.status ?? {},
+          protocol,
         });
       }
     }
@@ -95,6 +108,7 @@ function flatten(body: { resourceSpans?: Array<{ resource?: { attributes?: KeyVa
 
 function attributesOf(list: KeyValue[] | undefined): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const { key, value } of list ?? []) attributes[key] = value.stringValue ?? value.intValue ?? value.boolValue ?? value.doubleValue;
+  // int64 is a string in OTLP JSON (some exporters send a number): a number here either way.
+  for (const { key, value } of list ?? []) attributes[key] = value.stringValue ?? (value.intValue === undefined ? undefined : Number(value.intValue)) ?? value.boolValue ?? value.doubleValue;
   return attributes;
 }

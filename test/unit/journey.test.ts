@@ -22,13 +22,16 @@ describe('demo journey from spans', () => {
     expect(journeys).toHaveLength(2);
     for (const journey of journeys) {
       expect(journey).toMatch(/^demo-\d \(req-[0-9a-f-]{36}, trace [0-9a-f]{32}\):/);
-      const order = ['POST /v2.1/servers', 'send nova:scheduler (run_instance)', 'process nova:scheduler (run_instance)', 'process nova:compute.compute', 'call allocate_for_instance', 'send nova:network (allocate_for_instance)', 'process nova:network (allocate_for_instance)'];
+      // A call is one CLIENT span (its publish an event on it, not drawn): no send line of its own.
+      const order = ['POST /v2.1/servers', 'send nova:scheduler (run_instance)', 'process nova:scheduler (run_instance)', 'process nova:compute.compute', 'call allocate_for_instance', 'process nova:network (allocate_for_instance)'];
       const positions = order.map((fragment) => journey.indexOf(fragment));
       expect(positions.every((position) => position >= 0), `${order.join(', ')} in\n${journey}`).toBe(true);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
       // Deeper hops are indented further: the tree follows the parent links.
       const indent = (fragment: string) => /^\s*\+\s*\d+ms\s+\d+ms(\s*)/.exec(journey.split('\n').find((line) => line.includes(fragment))!)![1]!.length;
       expect(indent('process nova:network')).toBeGreaterThan(indent('process nova:compute'));
+      expect(indent('process nova:network')).toBeGreaterThan(indent('call allocate_for_instance'));
+      expect(journey).not.toMatch(/published/);
       expect(indent('process nova:compute')).toBeGreaterThan(indent('process nova:scheduler'));
     }
   });

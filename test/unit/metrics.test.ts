@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import {
+  buildEndpoint,
+  defineContract,
   getTransport,
   MemoryBus,
   NoSuchMethod,
@@ -13,6 +15,7 @@ import {
   RequestContext,
   RpcClient,
   RpcServer,
+  z,
   type Transport,
 } from '../../src/rpc/index.js';
 import { RPC_PROCESSING_BUCKETS } from '../../src/rpc/telemetry/metrics.js';
@@ -131,6 +134,41 @@ describe('RPC metrics (oslo.metrics names)', () => {
     const labels = { event_type: 'compute.instance.create.end', priority: 'info' };
     expect(total(families, 'novarpc_notifications_sent_total', labels)).toBe(2);
     expect(total(families, 'novarpc_notifications_received_total', labels)).toBe(2);
+  });
+
+  it("labels server series with the endpoint's name as oslo does (never the topic): given, contract, class, or position", async () => {
+    const registry = new Registry();
+    const bus = new MemoryBus();
+    const transport = getTransport('memory://', { bus, metrics: registry, options: { control_exchange: 'nova' } });
+    transports.push(transport);
+    const contract = defineContract({ topic: 'conductor', name: 'ConductorManager', version: '1.0', methods: { ping: { kind: 'call', since: '1.0', args: z.object({}) } } });
+    const unnamed = defineContract({ topic: 'conductor', namespace: 'unnamed', version: '1.0', methods: { hello: { kind: 'call', since: '1.0', args: z.object({}) } } });
+    class BaseRpcEndpoint {
+      readonly target = { namespace: 'baseapi', version: '1.1' };
+      readonly methods = { base_ping: () => 'pong' };
+    }
+    const server = new RpcServer(transport, { topic: 'conductor', server: 'c1' }, [
+      buildEndpoint(contract, { ping: () => 'pong' }),
+      { name: 'GivenName', target: { namespace: 'given' }, methods: { given: () => 1 } },
+      new BaseRpcEndpoint(),
+      { target: { namespace: 'plain' }, methods: { plain: () => 2 } },
+      buildEndpoint(unnamed, { hello: () => 'hi' }),
+    ]);
+    await server.start();
+    servers.push(server);
+    const client = new RpcClient(transport, { topic: 'conductor' });
+    await client.call(context, 'ping');
+    await client.prepare({ namespace: 'given' }).call(context, 'given');
+    await client.prepare({ namespace: 'baseapi', version: '1.1' }).call(context, 'base_ping');
+    await client.prepare({ namespace: 'plain' }).call(context, 'plain');
+    await client.prepare({ namespace: 'unnamed' }).call(context, 'hello');
+    const families = parseExposition(await registry.metrics());
+    const endpointOf = (method: string) => samples(families, 'oslo_messaging_rpc_server_invocation_end_total', { method }).map((sample) => sample.labels.endpoint);
+    expect(endpointOf('ping')).toEqual(['ConductorManager']);
+    expect(endpointOf('given')).toEqual(['GivenName']);
+    expect(endpointOf('base_ping')).toEqual(['BaseRpcEndpoint']);
+    expect(endpointOf('plain')).toEqual(['endpoint_3']);
+    expect(endpointOf('hello')).toEqual(['endpoint_4']);
   });
 
   it('records nothing and costs nothing when off', async () => {

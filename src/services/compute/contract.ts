@@ -32,6 +32,7 @@ export const diagnosticsSchema = z.object({
 
 export const computeContract = defineContract({
   topic: 'compute',
+  name: 'ComputeManager',
   version: '1.4',
   methods: {
     run_instance: {

@@ -39,6 +39,7 @@ const instanceId = z.string().min(1);
 
 export const networkContract = defineContract({
   topic: 'network',
+  name: 'NetworkManager',
   version: '1.2',
   methods: {
     allocate_for_instance: {

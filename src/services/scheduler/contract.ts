@@ -45,6 +45,7 @@ export type FilterProperties = z.output<typeof filterPropertiesSchema>;
 
 export const schedulerContract = defineContract({
   topic: 'scheduler',
+  name: 'SchedulerManager',
   version: '1.1',
   methods: {
     run_instance: {

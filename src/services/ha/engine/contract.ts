@@ -21,6 +21,7 @@ const stepSchema = z.object({
 
 export const haEngineContract = defineContract({
   topic: 'ha_engine',
+  name: 'MasakariManager',
   version: '1.1',
   methods: {
     process_notification: {
