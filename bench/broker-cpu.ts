@@ -1,7 +1,8 @@
 /**
- * The broker's CPU time, read from its Erlang VM process (beam.smp) in /proc: the
- * process that listens on the broker's AMQP port, or NOVARPC_BENCH_BROKER_PID.
- * Unavailable (undefined) when the broker is not a process of this machine.
+ * CPU time of processes, read from /proc: the broker's Erlang VM (beam.smp, the
+ * process that listens on the broker's AMQP port, or NOVARPC_BENCH_BROKER_PID), and
+ * the benchmark's own clients and servers. The broker's is unavailable (undefined)
+ * when the broker is not a process of this machine.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -18,15 +19,20 @@ export interface BrokerCpu {
 export function findBrokerCpu(port: number): BrokerCpu | undefined {
   const pid = Number(process.env.NOVARPC_BENCH_BROKER_PID) || listeningPid(port);
   if (!pid) return undefined;
-  return {
-    pid,
-    seconds() {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    },
-  };
+  return { pid, seconds: () => processCpuSeconds(pid) };
+}
+
+/** A process's user+system CPU seconds so far (0 once it is gone). */
+export function processCpuSeconds(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
 function listeningPid(port: number): number | undefined {

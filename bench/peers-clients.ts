@@ -11,6 +11,7 @@ import * as amqp from 'amqplib';
 import { getTransport, RequestContext, RpcClient } from '../src/rpc/index.js';
 import { toAmqpUrl } from '../test/support/harness.js';
 import { nodeArgsFor } from './entry.js';
+import { processCpuSeconds } from './broker-cpu.js';
 
 /** Server kinds of bench/peers-worker.ts. */
 export type PeerWorkerMode = 'novarpc' | 'moleculer' | 'floor';
@@ -27,6 +28,8 @@ export interface PeerSide {
   calls(count: number): Promise<void>;
   /** `count` casts, {@link PEERS_CONCURRENCY} in flight; returns once the server handled them all. */
   casts(count: number): Promise<void>;
+  /** CPU seconds used so far by this side's client (for the Node sides: this whole process) and server. */
+  cpu(): { client: number; server: number };
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export function moleculerTransporter(url: string) {
 
 /** A child process speaking one JSON line per command on stdin/stdout. */
 interface LineProcess {
+  readonly pid: number;
   request(command: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -56,6 +60,7 @@ async function startLineProcess(command: string, argv: string[], what: string): 
   };
   if (!(await next()).ready) throw new Error(`${what} did not start`);
   return {
+    pid: child.pid!,
     async request(text) {
       child.stdin.write(`${text}\n`);
       return next();
@@ -115,6 +120,10 @@ async function nodeSide(
   let handled = 0;
   return {
     label,
+    cpu: () => {
+      const usage = process.cpuUsage();
+      return { client: (usage.user + usage.system) / 1e6, server: processCpuSeconds(server.pid) };
+    },
     async sequential(count) {
       const latencies: number[] = [];
       for (let i = 0; i < count; i++) {
@@ -236,6 +245,7 @@ export async function osloSide(label: string, url: string, exchange: string, top
   let handled = 1; // the client's warm-up call
   return {
     label,
+    cpu: () => ({ client: processCpuSeconds(client.pid), server: processCpuSeconds(server.pid) }),
     async sequential(count) {
       handled += count;
       return (await client.request(`seq ${count}`)).latencies as number[];

@@ -33,6 +33,9 @@ interface Tally {
   /** Broker CPU seconds while this side ran its concurrent calls, its casts. */
   brokerCallsCpu: number;
   brokerCastsCpu: number;
+  /** The side's client and server CPU seconds during its concurrent calls. */
+  clientCallsCpu: number;
+  serverCallsCpu: number;
 }
 
 interface Figures {
@@ -43,6 +46,8 @@ interface Figures {
   castRate: number;
   brokerPer1kCalls: number | undefined;
   brokerPer1kCasts: number | undefined;
+  clientPer1kCalls: number;
+  serverPer1kCalls: number;
 }
 
 /** Runs the peers benchmark and returns its report section. */
@@ -61,7 +66,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<BenchSe
     opened.push(await moleculerSide('moleculer AMQP tuned', url, `peers-${suffix}`));
     opened.push(await floorSide('floor: amqplib, no confirms', url, `peers_floor_${suffix}`));
     opened.push(await osloSide('oslo.messaging (Python)', url, `peers_oslo_${suffix}`, `peers_o_${suffix}`));
-    const tallies: Tally[] = opened.map((side) => ({ side, latencies: [], callsMs: 0, calls: 0, castsMs: 0, casts: 0, brokerCallsCpu: 0, brokerCastsCpu: 0 }));
+    const tallies: Tally[] = opened.map((side) => ({ side, latencies: [], callsMs: 0, calls: 0, castsMs: 0, casts: 0, brokerCallsCpu: 0, brokerCastsCpu: 0, clientCallsCpu: 0, serverCallsCpu: 0 }));
     for (const tally of tallies) await tally.side.calls(200); // warm-up
     const inSlices = async (slices: number, work: (tally: Tally) => Promise<void>) => {
       for (let slice = 0; slice < slices; slice++) {
@@ -75,7 +80,11 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<BenchSe
     });
     await inSlices(rounds, async (tally) => {
       const count = Math.ceil(sizes.calls / rounds);
+      const before = tally.side.cpu();
       const measured = await measure(cpu, () => tally.side.calls(count));
+      const after = tally.side.cpu();
+      tally.clientCallsCpu += after.client - before.client;
+      tally.serverCallsCpu += after.server - before.server;
       tally.callsMs += measured.ms;
       tally.brokerCallsCpu += measured.cpu;
       tally.calls += count;
@@ -112,6 +121,8 @@ function figuresOf(tally: Tally, withCpu: boolean): Figures {
     castRate: Math.round(tally.casts / (tally.castsMs / 1000)),
     brokerPer1kCalls: withCpu ? round2((tally.brokerCallsCpu / tally.calls) * 1000) : undefined,
     brokerPer1kCasts: withCpu ? round2((tally.brokerCastsCpu / tally.casts) * 1000) : undefined,
+    clientPer1kCalls: round2((tally.clientCallsCpu / tally.calls) * 1000),
+    serverPer1kCalls: round2((tally.serverCallsCpu / tally.calls) * 1000),
   };
 }
 
@@ -150,8 +161,19 @@ function report(
     title: `Peers on one broker: novarpc vs moleculer, bare amqplib and oslo.messaging (${PEERS_CONCURRENCY} in flight for the concurrent figures)`,
     rows,
     table: {
-      columns: ['side', 'seq calls/s', 'p50 ms', 'p99 ms', `calls/s (${PEERS_CONCURRENCY})`, 'casts/s', 'broker CPU s/1k calls', 'broker CPU s/1k casts'],
-      rows: results.map(([label, f]) => [label, String(f.sequentialRate), String(f.p50), String(f.p99), String(f.callRate), String(f.castRate), cell(f.brokerPer1kCalls), cell(f.brokerPer1kCasts)]),
+      columns: ['side', 'seq calls/s', 'p50 ms', 'p99 ms', `calls/s (${PEERS_CONCURRENCY})`, 'casts/s', 'CPU s/1k calls: broker', 'server', 'client', 'broker CPU s/1k casts'],
+      rows: results.map(([label, f]) => [
+        label,
+        String(f.sequentialRate),
+        String(f.p50),
+        String(f.p99),
+        String(f.callRate),
+        String(f.castRate),
+        cell(f.brokerPer1kCalls),
+        String(f.serverPer1kCalls),
+        String(f.clientPer1kCalls),
+        cell(f.brokerPer1kCasts),
+      ]),
     },
     notes: [
       `per side: ${sizes.sequential} sequential calls (${sequentialSlices} slices), ${sizes.calls} concurrent calls and ${sizes.casts} casts (${rounds} slices each); the sides alternate slice by slice, the first one rotating`,
@@ -159,7 +181,7 @@ function report(
       'casts/s counts until the server handled the last cast; novarpc casts are confirmed, moleculer, floor and oslo.messaging ones are not',
       'floor: bare amqplib, transient messages on exclusive classic queues, no confirms, replies without acks, minimal body; moleculer: AMQP transporter, prefetch 64, noDelay, JSON serializer',
       cpu
-        ? `broker CPU: utime+stime of the broker's process (pid ${cpu.pid}) across each side's slices; the broker is shared, so other traffic on it adds noise`
+        ? `CPU: utime+stime of the broker's process (pid ${cpu.pid}), of each side's server process and of its client (this process for the Node sides, tick resolution 10 ms) across the side's slices; the broker is shared, so other traffic on it adds noise, and on a machine short of cores the calls/s follow the sum of the three`
         : 'broker CPU: not available (the broker is not a process on this machine)',
     ],
   };

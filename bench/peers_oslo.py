@@ -89,7 +89,7 @@ def drive(args):
     import oslo_messaging
 
     transport = transport_for(args)
-    client = oslo_messaging.RPCClient(
+    client = oslo_messaging.get_rpc_client(
         transport, oslo_messaging.Target(topic=args.topic, version='1.0'),
         timeout=60)
     ctxt = {'user_id': 'bench', 'project_id': 'bench'}
