@@ -49,7 +49,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   peers: async () => {
     const { runPeersBench } = await import('./peers.js');
     return runPeersBench(
-      quick ? { transportUrl, sequentialCalls: 300, concurrentCalls: 1500, casts: 1500, rounds: 2 } : { transportUrl },
+      quick ? { transportUrl, sequentialCalls: 200, concurrentCalls: 1000, casts: 1000, rounds: 2 } : { transportUrl },
     );
   },
   'peers-costs': async () => {
