@@ -2,8 +2,11 @@
  * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
- * `--only rpc,rpc-telemetry,db,dedup,e2e` picks sections (rpc-telemetry: the overhead of
- * metrics and of tracing, novarpc against novarpc); `--quick` runs small sizes (a smoke run).
+ * `--only rpc,rpc-telemetry,peers,peers-costs,db,dedup,e2e` picks sections (rpc-telemetry:
+ * the overhead of metrics and of tracing, novarpc against novarpc; peers: novarpc against
+ * moleculer, bare amqplib and Python oslo.messaging; peers-costs: what each broker
+ * guarantee costs, bare amqplib with one feature added at a time); `--quick` runs small
+ * sizes (a smoke run).
  * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
  * so what is measured is the library as it is deployed, not a development transpile.
  */
@@ -15,7 +18,7 @@ const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
 const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
 const onlyIndex = argv.indexOf('--only');
-const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'dedup', 'e2e'] : argv[onlyIndex + 1]!.split(',');
+const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'peers', 'peers-costs', 'db', 'dedup', 'e2e'] : argv[onlyIndex + 1]!.split(',');
 const quick = argv.includes('--quick');
 const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -44,6 +47,16 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
     const { runDbBench } = await import('./db.js');
     return runDbBench({ databaseUrl });
   },
+  peers: async () => {
+    const { runPeersBench } = await import('./peers.js');
+    return runPeersBench(
+      quick ? { transportUrl, sequentialCalls: 200, concurrentCalls: 1000, casts: 1000, rounds: 2 } : { transportUrl },
+    );
+  },
+  'peers-costs': async () => {
+    const { runPeersCostsBench } = await import('./peers-costs.js');
+    return runPeersCostsBench(quick ? { transportUrl, calls: 1000, sequentialCalls: 200, rounds: 2 } : { transportUrl });
+  },
   dedup: async () => {
     const { runDedupBench } = await import('./dedup.js');
     return runDedupBench({ transportUrl, databaseUrl, ...(quick ? { casts: 1500 } : {}) });
@@ -64,12 +77,20 @@ function printSection(section: BenchSection): void {
     row.ratio === undefined ? '' : `${row.ratio}x`,
     row.target ?? '',
   ]);
+  if (rows.length > 0) printTable(header, rows);
+  if (section.table) {
+    if (rows.length > 0) console.log('');
+    printTable(section.table.columns, section.table.rows);
+  }
+  for (const note of section.notes ?? []) console.log(`- ${note}`);
+}
+
+function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((_, column) => Math.max(header[column]!.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   console.log(line(header));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-  for (const note of section.notes ?? []) console.log(`- ${note}`);
 }
 
 const results: BenchSection[] = [];
@@ -77,7 +98,7 @@ let failed = false;
 for (const name of only) {
   const runner = SECTIONS[name];
   if (!runner) throw new Error(`unknown benchmark section "${name}" (known: ${Object.keys(SECTIONS).join(', ')})`);
-  const moduleFile = new URL(`./${name.split('-')[0]}.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
+  const moduleFile = new URL(`./${name === 'peers-costs' ? name : name.split('-')[0]}.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
   if (!existsSync(moduleFile)) {
     console.log(`\n## ${name}: not available in this checkout`);
     continue;

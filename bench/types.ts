@@ -18,6 +18,8 @@ export interface BenchRow {
 export interface BenchSection {
   title: string;
   rows: BenchRow[];
+  /** A table with one row per compared side (sections comparing more than two). */
+  table?: { columns: string[]; rows: string[][] };
   /** Free-form facts about the run (sizes, URLs without passwords, notes). */
   notes?: string[];
 }
