@@ -46,6 +46,15 @@ export interface ResourceAmounts {
   local_gb: number;
 }
 
+/** The resources an instance row (or the flavor part of one) holds on its host. */
+export function instanceAmounts(instance: { memory_mb: number | null; vcpus: number | null; root_gb: number | null; ephemeral_gb: number | null }): ResourceAmounts {
+  return {
+    memory_mb: instance.memory_mb ?? 0,
+    vcpus: instance.vcpus ?? 0,
+    local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0),
+  };
+}
+
 const readComputeNode = rowReader<ComputeNodeRow>({});
 const RESOURCES = [
   { resource: 'memory_mb', used: 'memory_mb_used' },

@@ -3,7 +3,7 @@
  * scheduler), delete (cast to the compute, or delete locally when its host is gone),
  * and the view data of servers. Routes stay thin and call these.
  */
-import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
@@ -148,9 +148,7 @@ export class ComputeApi {
     const { db } = this.deps;
     const admin = elevated(ctx);
     if (instance.host) {
-      await db.computeNodes
-        .release(admin, instance.host, { memory_mb: instance.memory_mb ?? 0, vcpus: instance.vcpus ?? 0, local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0) })
-        .catch(() => undefined);
+      await db.computeNodes.release(admin, instance.host, instanceAmounts(instance)).catch(() => undefined);
     }
     await db.fixedIps.releaseByInstance(admin, instance.uuid);
     await db.instances.update(ctx, instance.uuid, { vm_state: VmState.DELETED, task_state: null, terminated_at: new Date() });

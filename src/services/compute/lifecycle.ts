@@ -5,12 +5,12 @@
  * `compute.instance.<action>.start/end`. A failed operation puts the server in ERROR
  * with a fault.
  */
-import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
 import { PowerState, TaskState, VmState } from '../states.js';
-import { deallocateNetwork, instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { deallocateNetwork, releaseResources, step, type ComputeHost } from './host.js';
 import { resizeRecord } from './resize.js';
 
 /** Destroys a server: driver, addresses, claim, then the row (soft delete). */
