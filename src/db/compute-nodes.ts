@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
 import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
-import { modelQuery } from './model-query.js';
+import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
@@ -83,9 +83,7 @@ export async function upsertComputeNode(
 
 /** The node of a host; ComputeHostNotFound otherwise. */
 export async function getComputeNode(session: DbSession, ctx: DbContext, host: string): Promise<ComputeNodeRow> {
-  const row: unknown = await modelQuery(session, ctx, 'compute_nodes').where('host', host).first();
-  if (!row) throw new NotFoundError('ComputeHost', host);
-  return readComputeNode(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'compute_nodes').where('host', host), readComputeNode, () => new NotFoundError('ComputeHost', host));
 }
 
 /** Every compute node, by host. */

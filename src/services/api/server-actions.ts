@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { InstanceChanges } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { TaskState, VmState } from '../states.js';
-import { action, begin, notFoundAs400, requireState, type ActionResult, type ActionSpec } from './action-kit.js';
+import { action, begin, generateAdminPass, notFoundAs400, requireState, type ActionResult, type ActionSpec } from './action-kit.js';
 import { refuseIfLocked, type ComputeApi } from './compute-api.js';
 import { ApiFault, badRequest, conflict, forbidden } from './faults.js';
 import { formatMicroversion, inRange, type Microversion } from './microversion.js';
@@ -73,9 +73,11 @@ const lifecycleActions = {
       if (args.accessIPv6 !== undefined) changes.access_ip_v6 = args.accessIPv6;
       const updated = await begin(call, 'rebuild', changes);
       if (args.metadata) await api.deps.db.instanceMetadata.update(ctx, instance.uuid, args.metadata, { replace: true });
-      await call.host().rebuild_instance(ctx, { instance_id: instance.uuid, image_ref: args.imageRef });
+      // As Nova: the guest gets the password asked for, or a generated one, answered once here.
+      const adminPass = args.adminPass ?? generateAdminPass();
+      await call.host().rebuild_instance(ctx, { instance_id: instance.uuid, image_ref: args.imageRef, admin_password: adminPass });
       const [details] = await api.details(ctx, [updated]);
-      return { status: 202, body: { server: { ...serverView(updated, details!, call.base, call.microversion), adminPass: args.adminPass ?? undefined } } };
+      return { status: 202, body: { server: { ...serverView(updated, details!, call.base, call.microversion), adminPass } } };
     },
   }),
   resize: action({
@@ -112,7 +114,8 @@ const lifecycleActions = {
       await begin(call, 'createImage', { task_state: TaskState.IMAGE_SNAPSHOT });
       const image = await api.deps.db.images.create(ctx, {
         name: args.name,
-        status: 'active',
+        // Glance's first status; the compute moves it to saving, then active with its size.
+        status: 'queued',
         disk_format: 'qcow2',
         container_format: 'bare',
         min_disk: instance.root_gb ?? 0,
