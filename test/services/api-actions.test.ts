@@ -132,6 +132,9 @@ describe('Compute API: actions, metadata, catalogue, admin', () => {
     expect(driver().acceptsAdminPassword(id, password)).toBe(true);
     const logged = cloud.logs.lines.map((line) => JSON.stringify(line)).join('\n');
     for (const secret of ['n3w-pass', 'rebu1lt-pass', password]) expect(logged).not.toContain(secret);
+    // Leave the hosts' load as the later tests expect it.
+    expect((await cloud.request('DELETE', `/servers/${id}`)).status).toBe(204);
+    await cloud.waitFor(id, ['DELETED']);
   });
 
   it('createImage: the compute uploads into the image the API registered (SAVING, then ACTIVE with the disk\'s size)', async () => {
@@ -144,6 +147,8 @@ describe('Compute API: actions, metadata, catalogue, admin', () => {
     await cloud.waitFor(id, ['ACTIVE']);
     const image = await cloud.request('GET', `/images/${imageId}`);
     expect(image.body.image).toMatchObject({ status: 'ACTIVE', progress: 100, 'OS-EXT-IMG-SIZE:size': 1024 ** 3 });
+    expect((await cloud.request('DELETE', `/servers/${id}`)).status).toBe(204);
+    await cloud.waitFor(id, ['DELETED']);
   });
 
   it('refuses unknown actions and bad action bodies with badRequest', async () => {
