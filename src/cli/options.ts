@@ -3,7 +3,7 @@
  * the `NOVARPC_*` variable, its type and help. The flag parser, the env reader, the INI
  * reader and `--help` are all built from this table.
  */
-import type { ServiceConfigInput } from '../services/config.js';
+import { DEFAULT_TOPICS, type ServiceConfigInput } from '../services/config.js';
 import { osloRabbitOptions } from './oslo-options.js';
 
 /** How a value is read. */
@@ -86,9 +86,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', key: 'host', kind: 'string', scopes: HOST, help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
   { section: 'DEFAULT', key: 'transport_url', kind: 'string', scopes: ['bus'], help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
   { section: 'DEFAULT', key: 'control_exchange', kind: 'string', scopes: ['bus'], help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
-  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: 'RPC topic of the scheduler. Default scheduler.', apply: topic('scheduler') },
-  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: 'RPC topic of the computes. Default compute.', apply: topic('compute') },
-  { section: 'DEFAULT', key: 'network_topic', kind: 'string', scopes: ['compute', 'network'], help: 'RPC topic of the network service. Default network.', apply: topic('network') },
+  { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: `RPC topic of the scheduler. Default ${DEFAULT_TOPICS.scheduler}.`, apply: topic('scheduler') },
+  { section: 'DEFAULT', key: 'compute_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: `RPC topic of the computes. Default ${DEFAULT_TOPICS.compute}.`, apply: topic('compute') },
+  { section: 'DEFAULT', key: 'network_topic', kind: 'string', scopes: ['compute', 'network'], help: `RPC topic of the network service. Default ${DEFAULT_TOPICS.network}.`, apply: topic('network') },
   { section: 'DEFAULT', key: 'rpc_response_timeout', kind: 'float', scopes: ['bus'], help: 'Seconds a call waits for its reply. Default 60.', apply: top('rpcResponseTimeout') },
   { section: 'DEFAULT', key: 'report_interval', kind: 'float', scopes: SVC, help: 'Seconds between service heartbeats. Default 10.', apply: top('reportInterval') },
   { section: 'DEFAULT', key: 'service_down_time', kind: 'float', scopes: ['api', 'scheduler', 'check'], help: 'Seconds without heartbeat before a service counts as down. Default 60.', apply: top('serviceDownTime') },
@@ -140,7 +140,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'ha', key: 'username', kind: 'string', scopes: ['ha'], help: 'User the HA engine and monitors authenticate as (an admin). Default admin.', apply: ha('username') },
   { section: 'ha', key: 'password', kind: 'string', scopes: ['ha'], help: 'Password of [ha] username.', apply: ha('password') },
   { section: 'ha', key: 'project', kind: 'string', scopes: ['ha'], help: 'Project of [ha] username. Default admin.', apply: ha('project') },
-  { section: 'ha', key: 'topic', kind: 'string', scopes: ['ha'], help: 'RPC topic of the HA engine. Default ha_engine.', apply: ha('topic') },
+  { section: 'ha', key: 'topic', kind: 'string', scopes: ['ha'], help: `RPC topic of the HA engine. Default ${DEFAULT_TOPICS.haEngine}.`, apply: ha('topic') },
   { section: 'ha', key: 'host_down_time', kind: 'float', scopes: ['ha'], help: 'Seconds without a compute heartbeat before the host monitor reports the host. Default 60.', apply: ha('hostDownTime') },
   { section: 'ha', key: 'monitor_interval', kind: 'float', scopes: ['ha'], help: 'Seconds between the host monitor looks. Default 1.', apply: ha('monitorInterval') },
   { section: 'ha', key: 'engine_lease_time', kind: 'float', scopes: ['ha'], help: 'Seconds an engine holds a workflow without renewing; then another engine resumes it. Default 10.', apply: ha('engineLeaseTime') },

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
 import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
-import { modelQuery } from './model-query.js';
+import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
@@ -46,6 +46,15 @@ export interface ResourceAmounts {
   local_gb: number;
 }
 
+/** The resources an instance row (or the flavor part of one) holds on its host. */
+export function instanceAmounts(instance: { memory_mb: number | null; vcpus: number | null; root_gb: number | null; ephemeral_gb: number | null }): ResourceAmounts {
+  return {
+    memory_mb: instance.memory_mb ?? 0,
+    vcpus: instance.vcpus ?? 0,
+    local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0),
+  };
+}
+
 const readComputeNode = rowReader<ComputeNodeRow>({});
 const RESOURCES = [
   { resource: 'memory_mb', used: 'memory_mb_used' },
@@ -74,9 +83,7 @@ export async function upsertComputeNode(
 
 /** The node of a host; ComputeHostNotFound otherwise. */
 export async function getComputeNode(session: DbSession, ctx: DbContext, host: string): Promise<ComputeNodeRow> {
-  const row: unknown = await modelQuery(session, ctx, 'compute_nodes').where('host', host).first();
-  if (!row) throw new NotFoundError('ComputeHost', host);
-  return readComputeNode(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'compute_nodes').where('host', host), readComputeNode, () => new NotFoundError('ComputeHost', host));
 }
 
 /** Every compute node, by host. */

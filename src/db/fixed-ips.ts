@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { DbDeadlockError, InvalidRequestError, NoMoreFixedIpsError, NotFoundError } from './errors.js';
-import { modelQuery } from './model-query.js';
+import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -99,16 +99,12 @@ export async function releaseFixedIpByPort(session: DbSession, ctx: DbContext, i
 
 /** The address with this id; FixedIpNotFound otherwise. */
 export async function getFixedIp(session: DbSession, ctx: DbContext, id: number): Promise<FixedIpRow> {
-  const row: unknown = await modelQuery(session, ctx, 'fixed_ips').where('id', id).first();
-  if (!row) throw new NotFoundError('FixedIp', id);
-  return readFixedIp(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'fixed_ips').where('id', id), readFixedIp, () => new NotFoundError('FixedIp', id));
 }
 
 /** The address that is port `portId`; PortNotFound otherwise. */
 export async function getFixedIpByPort(session: DbSession, ctx: DbContext, portId: string): Promise<FixedIpRow> {
-  const row: unknown = await modelQuery(session, ctx, 'fixed_ips').where('port_id', portId).first();
-  if (!row) throw new NotFoundError('Port', portId, `Port ${portId} could not be found.`);
-  return readFixedIp(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'fixed_ips').where('port_id', portId), readFixedIp, () => new NotFoundError('Port', portId, `Port ${portId} could not be found.`));
 }
 
 /** Records the host of every address of an instance (after it moved hosts). */
@@ -124,9 +120,7 @@ export async function listFixedIpsByInstance(session: DbSession, ctx: DbContext,
 
 /** The row of one address; FixedIpNotFound otherwise. */
 export async function getFixedIpByAddress(session: DbSession, ctx: DbContext, address: string): Promise<FixedIpRow> {
-  const row: unknown = await modelQuery(session, ctx, 'fixed_ips').where('address', address).first();
-  if (!row) throw new NotFoundError('FixedIp', address);
-  return readFixedIp(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'fixed_ips').where('address', address), readFixedIp, () => new NotFoundError('FixedIp', address));
 }
 
 /** How many addresses of a network are still free. */

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { modelQuery, softDeleteChanges } from './model-query.js';
+import { modelQuery, softDeleteChanges, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, type DbSession } from './session.js';
 
@@ -123,7 +123,5 @@ async function findFlavor(
   column: 'id' | 'flavorid' | 'name',
   value: string | number,
 ): Promise<FlavorRow> {
-  const row: unknown = await modelQuery(session, ctx, 'instance_types').where(column, value).first();
-  if (!row) throw new NotFoundError('Flavor', value);
-  return readFlavor(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'instance_types').where(column, value), readFlavor, () => new NotFoundError('Flavor', value));
 }

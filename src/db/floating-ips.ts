@@ -6,7 +6,7 @@
  */
 import type { DbContext } from './context.js';
 import { DbDeadlockError, InvalidRequestError, NoMoreFloatingIpsError, NotFoundError } from './errors.js';
-import { modelQuery, type ScopeOptions } from './model-query.js';
+import { modelQuery, type ScopeOptions, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -45,16 +45,12 @@ export async function allocateFloatingIp(session: DbSession, ctx: DbContext, poo
 
 /** The allocated address with this id the context may see; FloatingIpNotFound otherwise. */
 export async function getFloatingIp(session: DbSession, ctx: DbContext, id: number): Promise<FloatingIpRow> {
-  const row: unknown = await modelQuery(session, ctx, 'floating_ips', SCOPE).where('id', id).whereNotNull('project_id').first();
-  if (!row) throw new NotFoundError('FloatingIp', id, `Floating IP not found for ID ${id}`);
-  return readFloatingIp(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'floating_ips', SCOPE).where('id', id).whereNotNull('project_id'), readFloatingIp, () => new NotFoundError('FloatingIp', id, `Floating IP not found for ID ${id}`));
 }
 
 /** The allocated address `address` the context may see; FloatingIpNotFound otherwise. */
 export async function getFloatingIpByAddress(session: DbSession, ctx: DbContext, address: string): Promise<FloatingIpRow> {
-  const row: unknown = await modelQuery(session, ctx, 'floating_ips', SCOPE).where('address', address).whereNotNull('project_id').first();
-  if (!row) throw new NotFoundError('FloatingIp', address, `floating IP not found for address ${address}.`);
-  return readFloatingIp(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'floating_ips', SCOPE).where('address', address).whereNotNull('project_id'), readFloatingIp, () => new NotFoundError('FloatingIp', address, `floating IP not found for address ${address}.`));
 }
 
 /** The addresses allocated to a project, by id. */

@@ -5,6 +5,7 @@
  * notification by compare-and-swap (status and lease) and renews its lease while it works;
  * a lease that runs out lets another engine take the workflow over.
  */
+import { firstOrNotFound } from './model-query.js';
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { DuplicateEntryError, NotFoundError } from './errors.js';
@@ -114,9 +115,7 @@ export async function haFailureClaimed(session: DbSession, _ctx: DbContext, host
 
 /** The notification with this uuid; HaNotificationNotFound otherwise. */
 export async function getHaNotification(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaNotificationRow> {
-  const row: unknown = await table(session, 'ha_notifications').where('notification_uuid', uuid).first();
-  if (!row) throw notFound(uuid);
-  return readNotification(row);
+  return firstOrNotFound(table(session, 'ha_notifications').where('notification_uuid', uuid), readNotification, () => notFound(uuid));
 }
 
 /** Notifications matching the filters, newest first (or as sorted), at most `limit`. */

@@ -2,6 +2,7 @@
  * Instance HA failover segments and the hosts in them (Masakari's `failover_segments`
  * and `hosts`). Names are unique; a duplicate is a DuplicateEntryError.
  */
+import { firstOrNotFound } from './model-query.js';
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -69,9 +70,7 @@ export async function createHaSegment(session: DbSession, _ctx: DbContext, value
 
 /** The segment with this uuid; HaSegmentNotFound otherwise. */
 export async function getHaSegment(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaSegmentRow> {
-  const row: unknown = await table(session, 'ha_failover_segments').where('uuid', uuid).first();
-  if (!row) throw segmentNotFound(uuid);
-  return readSegment(row);
+  return firstOrNotFound(table(session, 'ha_failover_segments').where('uuid', uuid), readSegment, () => segmentNotFound(uuid));
 }
 
 /** Segments matching the filters, by id. */
@@ -117,9 +116,7 @@ export async function createHaHost(session: DbSession, _ctx: DbContext, values: 
 
 /** The host with this uuid; HaHostNotFound otherwise. */
 export async function getHaHost(session: DbSession, _ctx: DbContext, uuid: string): Promise<HaHostRow> {
-  const row: unknown = await table(session, 'ha_hosts').where('uuid', uuid).first();
-  if (!row) throw hostNotFound(uuid);
-  return readHost(row);
+  return firstOrNotFound(table(session, 'ha_hosts').where('uuid', uuid), readHost, () => hostNotFound(uuid));
 }
 
 /** The host with this name, or undefined. */

@@ -3,6 +3,7 @@
  * resume it: its steps (Masakari's recovery_workflow_details) and one vmove per server
  * it moves, unique per (notification, instance) so nothing is moved twice.
  */
+import { firstOrNotFound } from './model-query.js';
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -133,9 +134,7 @@ export async function listHaVmoves(session: DbSession, _ctx: DbContext, notifica
 
 /** The vmove with this uuid in this notification; HaVmoveNotFound otherwise. */
 export async function getHaVmove(session: DbSession, _ctx: DbContext, notificationUuid: string, uuid: string): Promise<HaVmoveRow> {
-  const row: unknown = await table(session, 'ha_vmoves').where({ notification_uuid: notificationUuid, uuid }).first();
-  if (!row) throw new NotFoundError('HaVmove', uuid, `No vmove with id ${uuid}.`);
-  return readVmove(row);
+  return firstOrNotFound(table(session, 'ha_vmoves').where({ notification_uuid: notificationUuid, uuid }), readVmove, () => new NotFoundError('HaVmove', uuid, `No vmove with id ${uuid}.`));
 }
 
 /** The workflow db functions, to bind on a Db. */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
 import { deleteKeyValue, IMAGE_METADATA, readKeyValues, writeKeyValues, type Metadata } from './key-value.js';
-import { modelQuery, type ScopeOptions } from './model-query.js';
+import { modelQuery, type ScopeOptions, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -68,9 +68,19 @@ export async function createImage(session: DbSession, ctx: DbContext, values: Ne
 
 /** The image with this uuid, as the context may see it; ImageNotFound otherwise. */
 export async function getImage(session: DbSession, ctx: DbContext, uuid: string): Promise<ImageRow> {
-  const row: unknown = await modelQuery(session, ctx, 'images', SCOPE).where('uuid', uuid).first();
-  if (!row) throw new NotFoundError('Image', uuid);
-  return readImage(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'images', SCOPE).where('uuid', uuid), readImage, () => new NotFoundError('Image', uuid));
+}
+
+/** What the compute changes of an image it uploads (a snapshot): its status and size. */
+export type ImageChanges = Partial<Pick<ImageRow, 'status' | 'size'>>;
+
+/** Changes an image's status or size; returns the new row (ImageNotFound when it is gone). */
+export async function updateImage(session: DbSession, ctx: DbContext, uuid: string, changes: ImageChanges): Promise<ImageRow> {
+  return withTransaction(session, async (tx) => {
+    const image = await getOwnImage(tx, ctx, uuid);
+    await table(tx, 'images').where('id', image.id).update({ ...changes, updated_at: utcNow() });
+    return getImage(tx, ctx, uuid);
+  });
 }
 
 /** Images the context may see, by name. */
@@ -114,6 +124,7 @@ export async function deleteImageMetadataKey(session: DbSession, ctx: DbContext,
 export const imageFunctions = {
   create: createImage,
   get: getImage,
+  update: updateImage,
   list: listImages,
   getMetadata: getImageMetadata,
   updateMetadata: updateImageMetadata,

@@ -6,7 +6,7 @@
 import { withReadDeleted, type DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
 import { getInstance } from './instances.js';
-import { modelQuery } from './model-query.js';
+import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -191,10 +191,8 @@ export const instanceActionFunctions = {
 };
 
 async function actionOfRequest(session: DbSession, ctx: DbContext, instanceUuid: string): Promise<InstanceActionRow> {
-  const row: unknown = await modelQuery(session, ctx, 'instance_actions', { readDeleted: 'no' })
+  const query = modelQuery(session, ctx, 'instance_actions', { readDeleted: 'no' })
     .where({ instance_uuid: instanceUuid, request_id: ctx.requestId ?? null })
-    .orderBy('id', 'desc')
-    .first();
-  if (!row) throw new NotFoundError('InstanceAction', `request ${String(ctx.requestId)} on instance ${instanceUuid}`);
-  return readAction(row);
+    .orderBy('id', 'desc');
+  return firstOrNotFound(query, readAction, () => new NotFoundError('InstanceAction', `request ${String(ctx.requestId)} on instance ${instanceUuid}`));
 }

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
 import { NotFoundError, UnexpectedTaskStateError } from './errors.js';
 import { deleteAllKeyValues, INSTANCE_METADATA, writeKeyValues, type Metadata } from './key-value.js';
-import { modelQuery, softDeleteChanges, type ScopeOptions } from './model-query.js';
+import { modelQuery, softDeleteChanges, type ScopeOptions, firstOrNotFound } from './model-query.js';
 import { escapeLike, rowReader, utcNow } from './rows.js';
 import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
@@ -121,9 +121,7 @@ export async function createInstance(session: DbSession, ctx: DbContext, values:
 
 /** The instance with this uuid, as the context may see it; InstanceNotFound otherwise. */
 export async function getInstance(session: DbSession, ctx: DbContext, uuid: string): Promise<InstanceRow> {
-  const row: unknown = await modelQuery(session, ctx, 'instances', SCOPE).where('uuid', uuid).first();
-  if (!row) throw new NotFoundError('Instance', uuid);
-  return readInstance(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'instances', SCOPE).where('uuid', uuid), readInstance, () => new NotFoundError('Instance', uuid));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { modelQuery, softDeleteChanges } from './model-query.js';
+import { modelQuery, softDeleteChanges, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, type DbSession } from './session.js';
 
@@ -44,9 +44,7 @@ export async function createKeyPair(session: DbSession, _ctx: DbContext, values:
 
 /** The key pair `name` of `userId`; KeyPairNotFound otherwise. */
 export async function getKeyPair(session: DbSession, ctx: DbContext, userId: string, name: string): Promise<KeyPairRow> {
-  const row: unknown = await modelQuery(session, ctx, 'key_pairs').where({ user_id: userId, name }).first();
-  if (!row) throw new NotFoundError('KeyPair', name, `Keypair ${name} not found for user ${userId}`);
-  return readKeyPair(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'key_pairs').where({ user_id: userId, name }), readKeyPair, () => new NotFoundError('KeyPair', name, `Keypair ${name} not found for user ${userId}`));
 }
 
 /** The key pairs of `userId`, by name. */

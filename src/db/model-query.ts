@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { DbContext, ReadDeleted } from './context.js';
+import type { NotFoundError } from './errors.js';
 import { table, type DbSession } from './session.js';
 
 /** How a table is scoped. */
@@ -64,4 +65,14 @@ function applyProjectScope(
  */
 export function softDeleteChanges(session: DbSession, now: Date): Record<string, unknown> {
   return { deleted: session.knex.raw('??', ['id']), deleted_at: now, updated_at: now };
+}
+
+/**
+ * The first row `query` finds, normalised by `read`; the error `notFound` makes
+ * otherwise (Nova's "get by key or raise NotFound", the shape of every `get*`).
+ */
+export async function firstOrNotFound<T>(query: Knex.QueryBuilder, read: (raw: unknown) => T, notFound: () => NotFoundError): Promise<T> {
+  const row: unknown = await query.first();
+  if (!row) throw notFound();
+  return read(row);
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
 import { layoutIpv4Network } from './ipv4.js';
-import { modelQuery } from './model-query.js';
+import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -74,16 +74,12 @@ export async function createNetwork(session: DbSession, _ctx: DbContext, values:
 
 /** The network with this id; NetworkNotFound otherwise. */
 export async function getNetwork(session: DbSession, ctx: DbContext, id: number): Promise<NetworkRow> {
-  const row: unknown = await modelQuery(session, ctx, 'networks').where('id', id).first();
-  if (!row) throw new NotFoundError('Network', id);
-  return readNetwork(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'networks').where('id', id), readNetwork, () => new NotFoundError('Network', id));
 }
 
 /** The network with this label (e.g. "private"); NetworkNotFound otherwise. */
 export async function getNetworkByLabel(session: DbSession, ctx: DbContext, label: string): Promise<NetworkRow> {
-  const row: unknown = await modelQuery(session, ctx, 'networks').where('label', label).orderBy('id').first();
-  if (!row) throw new NotFoundError('Network', label);
-  return readNetwork(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'networks').where('label', label).orderBy('id'), readNetwork, () => new NotFoundError('Network', label));
 }
 
 /** Every network, oldest first. */

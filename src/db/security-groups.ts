@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { InvalidRequestError, NotFoundError } from './errors.js';
-import { modelQuery, softDeleteChanges, type ScopeOptions } from './model-query.js';
+import { modelQuery, softDeleteChanges, type ScopeOptions, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { table, withTransaction, type DbSession } from './session.js';
 
@@ -80,18 +80,14 @@ export async function getSecurityGroup(session: DbSession, ctx: DbContext, id: s
   const query = modelQuery(session, ctx, 'security_groups', SCOPE);
   if (typeof id === 'number') query.where('id', id);
   else query.where('uuid', id);
-  const row: unknown = await query.first();
-  if (!row) throw new NotFoundError('SecurityGroup', id, `Security group ${id} not found.`);
-  return readGroup(row);
+  return firstOrNotFound(query, readGroup, () => new NotFoundError('SecurityGroup', id, `Security group ${id} not found.`));
 }
 
 /** The group of `projectId` named `name`, or by uuid when `name` is one (as openstackclient sends it). */
 export async function getSecurityGroupByNameOrId(session: DbSession, ctx: DbContext, projectId: string, name: string): Promise<SecurityGroupRow> {
   const byName = await findByName(session, ctx, projectId, name);
   if (byName) return byName;
-  const byId: unknown = await modelQuery(session, ctx, 'security_groups', SCOPE).where({ uuid: name, project_id: projectId }).first();
-  if (!byId) throw new NotFoundError('SecurityGroup', name, `Security group ${name} not found for project ${projectId}.`);
-  return readGroup(byId);
+  return firstOrNotFound(modelQuery(session, ctx, 'security_groups', SCOPE).where({ uuid: name, project_id: projectId }), readGroup, () => new NotFoundError('SecurityGroup', name, `Security group ${name} not found for project ${projectId}.`));
 }
 
 /** The groups of a project (every project's for an admin without `projectId`), oldest first. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DbContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { modelQuery, softDeleteChanges } from './model-query.js';
+import { modelQuery, softDeleteChanges, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
 
@@ -78,16 +78,12 @@ export async function createService(session: DbSession, _ctx: DbContext, values:
 
 /** The service with this id; ServiceNotFound otherwise. */
 export async function getService(session: DbSession, ctx: DbContext, id: number): Promise<ServiceRow> {
-  const row: unknown = await modelQuery(session, ctx, 'services').where('id', id).first();
-  if (!row) throw new NotFoundError('Service', id);
-  return readService(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'services').where('id', id), readService, () => new NotFoundError('Service', id));
 }
 
 /** The service with this uuid (os-services from 2.53); ServiceNotFound otherwise. */
 export async function getServiceByUuid(session: DbSession, ctx: DbContext, uuid: string): Promise<ServiceRow> {
-  const row: unknown = await modelQuery(session, ctx, 'services').where('uuid', uuid).first();
-  if (!row) throw new NotFoundError('Service', uuid);
-  return readService(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'services').where('uuid', uuid), readService, () => new NotFoundError('Service', uuid));
 }
 
 /** The service of `binary` on `host` (e.g. nova-compute on compute1); ServiceNotFound otherwise. */
@@ -97,9 +93,7 @@ export async function getServiceByHostAndBinary(
   host: string,
   binary: string,
 ): Promise<ServiceRow> {
-  const row: unknown = await modelQuery(session, ctx, 'services').where({ host, binary }).first();
-  if (!row) throw new NotFoundError('Service', `${binary} on ${host}`);
-  return readService(row);
+  return firstOrNotFound(modelQuery(session, ctx, 'services').where({ host, binary }), readService, () => new NotFoundError('Service', `${binary} on ${host}`));
 }
 
 /** Services matching the filters, by host then binary. */

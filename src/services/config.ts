@@ -5,6 +5,10 @@
  */
 import { hostname } from 'node:os';
 import type { TransportOptionInput } from '../rpc/transport-options.js';
+import { computeContract } from './compute/contract.js';
+import { haEngineContract } from './ha/engine/contract.js';
+import { networkContract } from './network/contract.js';
+import { schedulerContract } from './scheduler/contract.js';
 
 /** The fake hypervisor's knobs. */
 export interface FakeDriverConfig {
@@ -99,6 +103,17 @@ export interface ServiceTopics {
   network: string;
 }
 
+/**
+ * The default topics: the ones the services' contracts declare (Nova's `scheduler`,
+ * `compute`, `network`; Masakari's `ha_engine`). Config defaults and `--help` read them here.
+ */
+export const DEFAULT_TOPICS: Readonly<ServiceTopics & { haEngine: string }> = Object.freeze({
+  scheduler: schedulerContract.topic,
+  compute: computeContract.topic,
+  network: networkContract.topic,
+  haEngine: haEngineContract.topic,
+});
+
 /** Everything a service process needs. */
 export interface ServiceConfig {
   /** This host's name (`host`), e.g. compute1. */
@@ -186,7 +201,7 @@ export function defaultServiceConfig(): ServiceConfig {
   return {
     host: hostname(),
     transportUrl: 'memory://',
-    topics: { scheduler: 'scheduler', compute: 'compute', network: 'network' },
+    topics: { scheduler: DEFAULT_TOPICS.scheduler, compute: DEFAULT_TOPICS.compute, network: DEFAULT_TOPICS.network },
     controlExchange: 'nova',
     rpcResponseTimeout: 60,
     databaseConnection: 'sqlite://',
@@ -231,7 +246,7 @@ export function defaultHaConfig(): HaConfig {
     username: 'admin',
     password: '',
     project: 'admin',
-    topic: 'ha_engine',
+    topic: DEFAULT_TOPICS.haEngine,
     hostDownTime: 60,
     monitorInterval: 1,
     engineLeaseTime: 10,

@@ -102,6 +102,55 @@ describe('Compute API: actions, metadata, catalogue, admin', () => {
     expect(cloud.logs.lines.some((line) => JSON.stringify(line).includes('s3cret'))).toBe(false);
   });
 
+  it('changePassword and rebuild set the guest\'s administrator password (a login on the guest takes it); the console says so, never the password', async () => {
+    const id = await cloud.boot('guest-login');
+    await cloud.waitFor(id, ['ACTIVE']);
+    const { host } = await cloud.runtime.db.instances.get({ isAdmin: true }, id);
+    const driver = () => cloud.runtime.computes.get(host!)!.driver;
+    expect(driver().acceptsAdminPassword(id, 'n3w-pass')).toBe(false);
+    expect((await action(id, { changePassword: { adminPass: 'n3w-pass' } })).status).toBe(202);
+    await cloud.waitFor(id, ['ACTIVE']);
+    expect(driver().acceptsAdminPassword(id, 'n3w-pass')).toBe(true);
+    expect(driver().acceptsAdminPassword(id, 'wrong')).toBe(false);
+    const console = await action(id, { 'os-getConsoleOutput': { length: 5 } });
+    expect(console.body.output).toContain('administrator password set');
+    expect(console.body.output).not.toContain('n3w-pass');
+
+    const other = 'aaa66cd3-3af4-4f09-ade9-19829571744c';
+    const rebuilt = await action(id, { rebuild: { imageRef: other, adminPass: 'rebu1lt-pass' } });
+    expect(rebuilt.body.server.adminPass).toBe('rebu1lt-pass');
+    await cloud.waitFor(id, ['ACTIVE']);
+    expect(driver().imageOf(id)).toBe(other);
+    expect(driver().acceptsAdminPassword(id, 'rebu1lt-pass')).toBe(true);
+    expect(driver().acceptsAdminPassword(id, 'n3w-pass')).toBe(false);
+
+    // Without adminPass, Nova generates one, answers it once, and the guest takes it.
+    const generated = await action(id, { rebuild: { imageRef: other } });
+    const password: string = generated.body.server.adminPass;
+    expect(password).toMatch(/^[A-Za-z0-9]{12}$/);
+    await cloud.waitFor(id, ['ACTIVE']);
+    expect(driver().acceptsAdminPassword(id, password)).toBe(true);
+    const logged = cloud.logs.lines.map((line) => JSON.stringify(line)).join('\n');
+    for (const secret of ['n3w-pass', 'rebu1lt-pass', password]) expect(logged).not.toContain(secret);
+    // Leave the hosts' load as the later tests expect it.
+    expect((await cloud.request('DELETE', `/servers/${id}`)).status).toBe(204);
+    await cloud.waitFor(id, ['DELETED']);
+  });
+
+  it('createImage: the compute uploads into the image the API registered (SAVING, then ACTIVE with the disk\'s size)', async () => {
+    const id = await cloud.boot('uploader');
+    await cloud.waitFor(id, ['ACTIVE']);
+    const created = await action(id, { createImage: { name: 'uploaded' } });
+    const imageId = created.headers.get('location')!.split('/').pop()!;
+    const early = await cloud.runtime.db.images.get({ isAdmin: true }, imageId);
+    expect(['queued', 'saving', 'active']).toContain(early.status);
+    await cloud.waitFor(id, ['ACTIVE']);
+    const image = await cloud.request('GET', `/images/${imageId}`);
+    expect(image.body.image).toMatchObject({ status: 'ACTIVE', progress: 100, 'OS-EXT-IMG-SIZE:size': 1024 ** 3 });
+    expect((await cloud.request('DELETE', `/servers/${id}`)).status).toBe(204);
+    await cloud.waitFor(id, ['DELETED']);
+  });
+
   it('refuses unknown actions and bad action bodies with badRequest', async () => {
     const id = await cloud.boot('picky');
     expect((await action(id, { explode: {} })).body.badRequest.message).toContain('explode');

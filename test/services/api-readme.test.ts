@@ -32,6 +32,7 @@ describe("the README's Compute API table", () => {
   const app = buildApiApp({
     // Only the routes are read: no handler runs, so the services behind them are not needed.
     api: {} as never,
+    clients: {} as never,
     db: {} as never,
     authenticate: () => {
       throw new Error('not called');

@@ -9,7 +9,7 @@ import type { Db } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ServiceConfig } from '../config.js';
 import type { Authenticator } from './auth.js';
-import type { ComputeApi } from './compute-api.js';
+import type { ApiClients, ComputeApi } from './compute-api.js';
 import { ApiFault, faultBody, toFault } from './faults.js';
 import { createApiServer } from './http-server.js';
 import { identityRoutes } from './identity/routes.js';
@@ -32,6 +32,8 @@ import { computeVersionRoutes } from './versions.js';
 /** What the HTTP app needs. */
 export interface ApiAppDeps {
   api: ComputeApi;
+  /** The other services' clients, for the routes that send an RPC themselves. */
+  clients: ApiClients;
   db: Db;
   config: ServiceConfig;
   logger: Logger;
@@ -82,11 +84,11 @@ export function buildApiApp(deps: ApiAppDeps): FastifyInstance {
       request.log = request.log.child({ user_id: context.userId, project_id: context.projectId });
     });
     scope.addHook('preHandler', async (request) => checkRouteRange(request));
-    serverRoutes(scope, deps.api);
+    serverRoutes(scope, { api: deps.api, db: deps.db, clients: deps.clients, logger: deps.logger });
     metadataRoutes(scope, deps.db);
     catalogueRoutes(scope, deps.db);
     adminRoutes(scope, deps.db, deps.config);
-    serverResourceRoutes(scope, deps.api, deps.db);
+    serverResourceRoutes(scope, deps.db, deps.clients);
     quotaRoutes(scope, deps.db, defaultQuotas(deps.config.quota));
     availabilityZoneRoutes(scope, deps.db, deps.config);
     flavorExtraRoutes(scope, deps.db);

@@ -3,7 +3,7 @@
  * scheduler), delete (cast to the compute, or delete locally when its host is gone),
  * and the view data of servers. Routes stay thin and call these.
  */
-import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
@@ -17,15 +17,20 @@ import { TaskState, VmState } from '../states.js';
 import { resolveBootKey, resolveBootSecurityGroups, type BootKey } from './boot-options.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import { checkBootQuota, defaultQuotas } from './quotas.js';
-import { ApiFault, badRequest } from './faults.js';
+import { ApiFault, badRequest, notFoundAs400 } from './faults.js';
 import type { ServerDetails } from './views.js';
+
+/** The services the API sends RPCs to, each a typed contract client. */
+export interface ApiClients {
+  scheduler: ContractClient<typeof schedulerContract.methods>;
+  compute: ContractClient<typeof computeContract.methods>;
+  network: ContractClient<typeof networkContract.methods>;
+}
 
 /** What the API logic needs. */
 export interface ComputeApiDeps {
   db: Db;
-  scheduler: ContractClient<typeof schedulerContract.methods>;
-  compute: ContractClient<typeof computeContract.methods>;
-  network: ContractClient<typeof networkContract.methods>;
+  clients: ApiClients;
   config: ServiceConfig;
   logger: Logger;
 }
@@ -52,15 +57,15 @@ export class ComputeApi {
   private readonly networkLabels = new Map<number, string>();
   private readonly catalogue: CatalogueCache;
 
-  constructor(readonly deps: ComputeApiDeps) {
+  constructor(private readonly deps: ComputeApiDeps) {
     this.catalogue = new CatalogueCache(deps.db);
   }
 
   /** Creates `max_count` servers (at least `min_count`) and casts each to the scheduler. */
   async create(ctx: RequestContext, request: CreateRequest): Promise<InstanceRow[]> {
-    const flavor = await this.catalogue.flavor(ctx, request.flavorRef).catch(rethrowAs400(`Flavor ${request.flavorRef} could not be found.`));
+    const flavor = await this.catalogue.flavor(ctx, request.flavorRef).catch(notFoundAs400(`Flavor ${request.flavorRef} could not be found.`));
     if (flavor.disabled) throw badRequest(`Flavor ${request.flavorRef} is disabled.`);
-    const image = await this.catalogue.image(ctx, request.imageRef).catch(rethrowAs400(`Can not find requested image ${request.imageRef}.`));
+    const image = await this.catalogue.image(ctx, request.imageRef).catch(notFoundAs400(`Can not find requested image ${request.imageRef}.`));
     if (image.status !== 'active') throw badRequest(`Image ${image.uuid} is not active.`);
     if (image.min_ram > flavor.memory_mb) throw badRequest("Flavor's memory is too small for requested image.");
     if (image.min_disk > flavor.root_gb) throw badRequest("Flavor's disk is too small for requested image.");
@@ -83,7 +88,7 @@ export class ComputeApi {
   }
 
   private async createOne(ctx: RequestContext, request: CreateRequest, name: string, flavor: FlavorRow, extras: { key: BootKey; groups: SecurityGroupRow[] }): Promise<InstanceRow> {
-    const { db, scheduler, logger } = this.deps;
+    const { db, clients: { scheduler }, logger } = this.deps;
     const instance = await db.instances.create(ctx, {
       display_name: name,
       hostname: name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63),
@@ -129,7 +134,7 @@ export class ComputeApi {
    * whose compute service is down, is deleted here (Nova's local delete).
    */
   async delete(ctx: RequestContext, id: string): Promise<void> {
-    const { db, compute, logger } = this.deps;
+    const { db, clients: { compute }, logger } = this.deps;
     const instance = await db.instances.get(ctx, id);
     refuseIfLocked(ctx, instance);
     const log = logger.child({ request_id: ctx.requestId, instance_id: id });
@@ -148,9 +153,7 @@ export class ComputeApi {
     const { db } = this.deps;
     const admin = elevated(ctx);
     if (instance.host) {
-      await db.computeNodes
-        .release(admin, instance.host, { memory_mb: instance.memory_mb ?? 0, vcpus: instance.vcpus ?? 0, local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0) })
-        .catch(() => undefined);
+      await db.computeNodes.release(admin, instance.host, instanceAmounts(instance)).catch(() => undefined);
     }
     await db.fixedIps.releaseByInstance(admin, instance.uuid);
     await db.instances.update(ctx, instance.uuid, { vm_state: VmState.DELETED, task_state: null, terminated_at: new Date() });
@@ -214,12 +217,4 @@ export class ComputeApi {
 /** A locked server refuses changes from non-admins (Nova's check_instance_lock): 409. */
 export function refuseIfLocked(ctx: RequestContext, instance: InstanceRow): void {
   if (instance.locked && !ctx.isAdmin) throw new ApiFault(409, `Instance ${instance.uuid} is locked`);
-}
-
-/** A NotFound from a lookup in the request body is a 400, as Nova answers. */
-function rethrowAs400(message: string): (error: unknown) => never {
-  return (error) => {
-    if (isDbError(error) && error.code.endsWith('NotFound')) throw badRequest(message);
-    throw error;
-  };
 }

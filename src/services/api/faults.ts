@@ -4,7 +4,7 @@
  * HTTP errors each map to a status and a message; a stack trace never leaves the process.
  */
 import type { z } from 'zod';
-import { DbError } from '../../db/index.js';
+import { DbError, isDbError } from '../../db/index.js';
 import { MessagingTimeout, RpcError, TransportError } from '../../rpc/index.js';
 
 const FAULT_NAMES: Record<number, string> = {
@@ -95,4 +95,12 @@ function dbFault(error: DbError): { status: number; message: string; unexpected:
     default:
       return { status: 500, message: 'Unexpected database error.', unexpected: true };
   }
+}
+
+/** A NotFound from a lookup in the request body is a 400, as Nova answers. */
+export function notFoundAs400(message: string): (error: unknown) => never {
+  return (error) => {
+    if (isDbError(error) && error.code.endsWith('NotFound')) throw badRequest(message);
+    throw error;
+  };
 }

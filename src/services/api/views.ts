@@ -120,14 +120,17 @@ export function flavorView(flavor: FlavorRow, base: string, detail: boolean): Re
   };
 }
 
+/** Glance's image statuses as the Compute API's image proxy shows them (Nova's images view). */
+const IMAGE_STATUS: Record<string, string> = { queued: 'SAVING', saving: 'SAVING', active: 'ACTIVE', killed: 'ERROR', deleted: 'DELETED', pending_delete: 'DELETED' };
+
 /** An image, short or detailed (nova's image proxy shape). */
 export function imageView(image: ImageRow, metadata: Metadata | undefined, base: string, detail: boolean): Record<string, unknown> {
   const summary = { id: image.uuid, name: image.name, links: links(base, 'images', image.uuid) };
   if (!detail) return summary;
   return {
     ...summary,
-    status: image.status.toUpperCase(),
-    progress: image.status === 'active' ? 100 : 0,
+    status: IMAGE_STATUS[image.status] ?? image.status.toUpperCase(),
+    progress: image.status === 'active' ? 100 : image.status === 'saving' ? 50 : image.status === 'queued' ? 25 : 0,
     minDisk: image.min_disk,
     minRam: image.min_ram,
     created: isoTime(image.created_at),

@@ -6,14 +6,14 @@
  * scheduler, which tries another host or gives up after `scheduler_max_attempts`.
  */
 import { markActiveSpanFailed } from '../telemetry/span-events.js';
-import { isDbError, UnexpectedTaskStateError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, UnexpectedTaskStateError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import type { FixedIpInfo } from '../network/contract.js';
-import type { FilterProperties, RequestSpec } from '../scheduler/contract.js';
+import type { FilterProperties, RequestSpec } from '../build-request.js';
 import { PowerState, TaskState, VmState } from '../states.js';
 import type { BootInfo } from './fake-console.js';
-import { deallocateNetwork, instanceAmounts, releaseResources, advance, type ComputeHost } from './host.js';
+import { deallocateNetwork, releaseResources, step, type ComputeHost } from './host.js';
 
 /** The arguments of run_instance. */
 export interface BuildRequest {
@@ -46,10 +46,10 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
     ]);
     fixedIps = network.fixed_ips;
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');
-    instance = await advance(compute, ctx, instance, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
-    instance = await advance(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
+    instance = await step(compute, ctx, instance, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
+    instance = await step(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
     await compute.driver.spawn(id, instance.image_ref, metadata, bootInfo(instance, fixedIps));
-    instance = await advance(
+    instance = await step(
       compute,
       ctx,
       instance,

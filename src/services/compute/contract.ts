@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { defineContract } from '../../rpc/contract.js';
-import { filterPropertiesSchema, requestSpecSchema } from '../scheduler/contract.js';
+import { runInstanceArgs } from '../build-request.js';
 
 const instanceOnly = z.strictObject({ instance_id: z.string().min(1) });
 
@@ -39,11 +39,7 @@ export const computeContract = defineContract({
       kind: 'cast',
       since: '1.0',
       description: 'Build a server the scheduler placed here: network, block devices, spawn.',
-      args: z.strictObject({
-        instance_id: z.string().min(1),
-        request_spec: requestSpecSchema,
-        filter_properties: filterPropertiesSchema.default({}),
-      }),
+      args: runInstanceArgs,
     },
     terminate_instance: { kind: 'cast', since: '1.0', description: 'Destroy a server and free its resources.', args: instanceOnly },
     reboot_instance: {

@@ -4,13 +4,13 @@
  * task_state and host), moves its addresses here, gives the dead host's claim back, and
  * spawns it again from its image with the same id, addresses, metadata and key.
  */
-import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
 import { PowerState, TaskState, VmState } from '../states.js';
 import { bootInfo } from './build.js';
-import { instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { releaseResources, step, type ComputeHost } from './host.js';
 
 /** What evacuate_instance carries. */
 export interface EvacuateRequest {

@@ -5,8 +5,11 @@
  * - a server whose metadata has `fake_driver:fail_on` listing this host
  *   (comma-separated, `*` for every host), to exercise rescheduling.
  * Each server has a console log the driver writes as a real console shows a boot
- * (kernel, cloud-init with the authorized key's fingerprint, login prompt).
+ * (kernel, cloud-init with the authorized key's fingerprint, login prompt), and an
+ * administrator password (set at rebuild or by set_admin_password, as a guest agent
+ * would) that a login on the guest checks; only a salted hash of it is kept.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '../../db/index.js';
 import type { FakeDriverConfig } from '../config.js';
 import { PowerState } from '../states.js';
@@ -37,7 +40,22 @@ interface FakeServer {
   /** The console log, oldest line first. */
   console: string[];
   startedAt: number;
+  /** Salted hash of the administrator password, when one was set. */
+  adminPassword?: PasswordHash;
 }
+
+/** A salted SHA-256 of a password. */
+interface PasswordHash {
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function hashPassword(password: string, salt: Buffer = randomBytes(16)): PasswordHash {
+  return { salt, hash: createHash('sha256').update(salt).update(password, 'utf8').digest() };
+}
+
+/** The console line a guest agent writes when it sets the password (never the password). */
+export const PASSWORD_SET_LINE = 'guest-agent: administrator password set';
 
 /** Lines of console log kept per server, like a bounded console.log file. */
 const CONSOLE_LINES = 1000;
@@ -118,10 +136,23 @@ export class FakeDriver {
     return this.setPower(uuid, PowerState.RUNNING);
   }
 
-  async rebuild(uuid: string, imageRef: string, boot?: BootInfo): Promise<void> {
+  /** Re-creates the guest from `imageRef`; `adminPassword`, when given, is the new guest's. */
+  async rebuild(uuid: string, imageRef: string, options: { boot?: BootInfo; adminPassword?: string | null } = {}): Promise<void> {
     await this.work();
-    const known = boot ?? this.servers.get(uuid)?.boot ?? {};
+    const known = options.boot ?? this.servers.get(uuid)?.boot ?? {};
     this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot: known, console: bootLines(known), startedAt: Date.now() });
+    if (options.adminPassword) this.storePassword(uuid, options.adminPassword);
+  }
+
+  /** The image the guest runs, or undefined when it does not run here. */
+  imageOf(uuid: string): string | null | undefined {
+    return this.servers.get(uuid)?.imageRef;
+  }
+
+  /** Whether a login on the guest as its administrator with `password` succeeds. */
+  acceptsAdminPassword(uuid: string, password: string): boolean {
+    const stored = this.servers.get(uuid)?.adminPassword;
+    return stored !== undefined && timingSafeEqual(stored.hash, hashPassword(password, stored.salt).hash);
   }
 
   /** The console log of a server, line by line (what a live migration carries along). */
@@ -134,17 +165,30 @@ export class FakeDriver {
     this.servers.set(uuid, { powerState: PowerState.RUNNING, imageRef, boot, console: [...console, 'migration: resumed on the destination host'], startedAt: Date.now() });
   }
 
-  /** Resizing, snapshotting and setting a password just take time. */
+  /** Resizing just takes time. */
   async migrateDisk(): Promise<void> {
     await this.work();
   }
 
-  async snapshot(): Promise<void> {
+  /** Copies the guest's disk out; returns the image's size in bytes (its root disk). */
+  async snapshot(uuid: string, rootGb: number): Promise<number> {
     await this.work();
+    if (!this.servers.has(uuid)) throw new Error(`Instance ${uuid} is not running on host ${this.host}`);
+    return rootGb * 1024 ** 3;
   }
 
-  async setAdminPassword(): Promise<void> {
+  /** Sets the guest's administrator password (as a guest agent does). */
+  async setAdminPassword(uuid: string, password: string): Promise<void> {
     await this.work();
+    if (!this.servers.has(uuid)) throw new Error(`Instance ${uuid} is not running on host ${this.host}`);
+    this.storePassword(uuid, password);
+  }
+
+  private storePassword(uuid: string, password: string): void {
+    const server = this.servers.get(uuid);
+    if (!server) return;
+    server.adminPassword = hashPassword(password);
+    this.log(uuid, [PASSWORD_SET_LINE]);
   }
 
   private setPower(uuid: string, powerState: number): number {

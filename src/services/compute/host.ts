@@ -28,47 +28,24 @@ export interface ComputeHost {
   logger: Logger;
 }
 
-/** The resources an instance row holds on its host. */
-export function instanceAmounts(instance: Pick<InstanceRow, 'memory_mb' | 'vcpus' | 'root_gb' | 'ephemeral_gb'>): ResourceAmounts {
-  return {
-    memory_mb: instance.memory_mb ?? 0,
-    vcpus: instance.vcpus ?? 0,
-    local_gb: (instance.root_gb ?? 0) + (instance.ephemeral_gb ?? 0),
-  };
-}
-
 /**
  * One state step: a compare-and-swap of task_state (the update only happens when the
  * server is still in `expected`), logged with the request_id so a server's journey can
- * be followed across services.
+ * be followed across services. Given the row the caller holds (a build walking its
+ * states), the step does not read the row back.
  */
 export async function step(
   compute: ComputeHost,
   ctx: RequestContext,
-  instanceId: string,
+  instance: string | InstanceRow,
   changes: InstanceChanges,
   expected: string | null | ReadonlyArray<string | null>,
 ): Promise<InstanceRow> {
-  const row = await compute.db.instances.update(ctx, instanceId, changes, { expectedTaskState: expected });
-  compute.logger.info(
-    { request_id: ctx.requestId, instance_id: instanceId, vm_state: row.vm_state, task_state: row.task_state, power_state: row.power_state },
-    'state changed',
-  );
-  return row;
-}
-
-/**
- * {@link step} from a row the caller holds (a build walking its states): the same
- * compare-and-swap, without reading the row back.
- */
-export async function advance(
-  compute: ComputeHost,
-  ctx: RequestContext,
-  current: InstanceRow,
-  changes: InstanceChanges,
-  expected: string | null | ReadonlyArray<string | null>,
-): Promise<InstanceRow> {
-  const row = await compute.db.instances.transition(ctx, current, changes, { expectedTaskState: expected });
+  const options = { expectedTaskState: expected };
+  const row =
+    typeof instance === 'string'
+      ? await compute.db.instances.update(ctx, instance, changes, options)
+      : await compute.db.instances.transition(ctx, instance, changes, options);
   compute.logger.info(
     { request_id: ctx.requestId, instance_id: row.uuid, vm_state: row.vm_state, task_state: row.task_state, power_state: row.power_state },
     'state changed',

@@ -5,12 +5,12 @@
  * `compute.instance.<action>.start/end`. A failed operation puts the server in ERROR
  * with a fault.
  */
-import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';
 import { PowerState, TaskState, VmState } from '../states.js';
-import { deallocateNetwork, instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { deallocateNetwork, releaseResources, step, type ComputeHost } from './host.js';
 import { resizeRecord } from './resize.js';
 
 /** Destroys a server: driver, addresses, claim, then the row (soft delete). */
@@ -109,13 +109,14 @@ export function startInstance(compute: ComputeHost, ctx: RequestContext, id: str
   });
 }
 
-export function rebuildInstance(compute: ComputeHost, ctx: RequestContext, id: string, imageRef: string): Promise<void> {
+/** Re-creates the guest from `imageRef`; a given `adminPassword` becomes the new guest's. */
+export function rebuildInstance(compute: ComputeHost, ctx: RequestContext, id: string, imageRef: string, adminPassword?: string | null): Promise<void> {
   return operate(compute, ctx, id, {
     event: 'rebuild',
     expected: TaskState.REBUILDING,
     run: async () => {
       await step(compute, ctx, id, { task_state: TaskState.REBUILD_SPAWNING }, TaskState.REBUILDING);
-      await compute.driver.rebuild(id, imageRef);
+      await compute.driver.rebuild(id, imageRef, { adminPassword });
       return { image_ref: imageRef, power_state: PowerState.RUNNING, launched_at: new Date() };
     },
     final: { vm_state: VmState.ACTIVE, task_state: null },
@@ -123,25 +124,32 @@ export function rebuildInstance(compute: ComputeHost, ctx: RequestContext, id: s
   });
 }
 
-export function snapshotInstance(compute: ComputeHost, ctx: RequestContext, id: string): Promise<void> {
+/**
+ * Uploads the server's disk into image `imageId`, which the API registered as `queued`:
+ * `saving` while it uploads, then `active` with its size (Glance's statuses).
+ */
+export function snapshotInstance(compute: ComputeHost, ctx: RequestContext, id: string, imageId: string): Promise<void> {
   return operate(compute, ctx, id, {
     event: 'snapshot',
     expected: TaskState.IMAGE_SNAPSHOT,
-    run: async () => {
+    run: async (instance) => {
       await step(compute, ctx, id, { task_state: TaskState.IMAGE_UPLOADING }, TaskState.IMAGE_SNAPSHOT);
-      await compute.driver.snapshot();
+      await compute.db.images.update(ctx, imageId, { status: 'saving' });
+      const size = await compute.driver.snapshot(id, instance.root_gb ?? 0);
+      await compute.db.images.update(ctx, imageId, { status: 'active', size });
     },
     final: { task_state: null },
     finalExpected: TaskState.IMAGE_UPLOADING,
   });
 }
 
-export function setAdminPassword(compute: ComputeHost, ctx: RequestContext, id: string): Promise<void> {
+/** Sets the guest's administrator password to `newPass`. */
+export function setAdminPassword(compute: ComputeHost, ctx: RequestContext, id: string, newPass: string): Promise<void> {
   return operate(compute, ctx, id, {
     event: 'set_admin_password',
     expected: TaskState.UPDATING_PASSWORD,
     run: async () => {
-      await compute.driver.setAdminPassword();
+      await compute.driver.setAdminPassword(id, newPass);
     },
     final: { task_state: null },
   });

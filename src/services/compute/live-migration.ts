@@ -5,11 +5,12 @@
  * has the destination take the running guest over (with its console log), lets go of it
  * and of its claim here, and only then ends the task. The server stays ACTIVE throughout.
  */
+import { instanceAmounts } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { TaskState } from '../states.js';
 import { bootInfo } from './build.js';
-import { instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { releaseResources, step, type ComputeHost } from './host.js';
 
 /** Moves a server of this host to `dest`. Never throws: a failure leaves it ACTIVE, with a fault. */
 export async function liveMigrate(compute: ComputeHost, ctx: RequestContext, id: string, dest: string): Promise<void> {

@@ -5,11 +5,11 @@
  * back. The old and new flavors are recorded in the resize action's event details, so
  * confirm and revert work after a restart of the compute.
  */
-import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { TaskState, VmState } from '../states.js';
-import { instanceAmounts, releaseResources, step, type ComputeHost } from './host.js';
+import { releaseResources, step, type ComputeHost } from './host.js';
 
 const RESIZE_EVENT = 'compute_resize_instance';
 

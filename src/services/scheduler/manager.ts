@@ -15,7 +15,8 @@ import { failInstance } from '../instance-errors.js';
 import { networkContract } from '../network/contract.js';
 import type { Manager, PeriodicTask } from '../service.js';
 import { TaskState, VmState } from '../states.js';
-import { schedulerContract, type FilterProperties, type RequestSpec } from './contract.js';
+import type { FilterProperties, RequestSpec } from '../build-request.js';
+import { schedulerContract } from './contract.js';
 import { HostStateCache } from './host-state-cache.js';
 import { decisionTimer } from '../telemetry/cloud-metrics.js';
 import { OrphanedBuildSweeper } from './orphaned-builds.js';
@@ -40,8 +41,6 @@ export class SchedulerManager implements Manager {
   private readonly compute: ContractClient<typeof computeContract.methods>;
   private readonly hosts: HostStateCache;
   private readonly timeDecision: ReturnType<typeof decisionTimer>;
-  /** Capabilities computes announced (update_service_capabilities), by host. */
-  readonly capabilities = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly deps: SchedulerManagerDeps) {
     this.topic = deps.config.topics.scheduler;
@@ -84,9 +83,10 @@ export class SchedulerManager implements Manager {
   private handlers(): ContractHandlers<typeof schedulerContract.methods> {
     return {
       run_instance: (ctx, args) => this.runInstance(ctx, args.instance_id, args.request_spec, args.filter_properties),
+      // Placement reads compute_nodes, which each compute writes before it announces; the
+      // announcement is accepted (Nova's computes send it) and only logged.
       update_service_capabilities: (ctx, args) => {
-        this.capabilities.set(args.host, args.capabilities);
-        this.log(ctx).debug({ host: args.host, service: args.service_name }, 'capabilities updated');
+        this.log(ctx).debug({ host: args.host, service: args.service_name }, 'capabilities announced');
       },
       select_destinations: async (_ctx, args) => {
         const request = resourceRequest(args.request_spec, args.filter_properties);

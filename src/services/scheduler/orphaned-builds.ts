@@ -14,7 +14,7 @@ import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
 import type { networkContract } from '../network/contract.js';
 import { TaskState, VmState } from '../states.js';
-import type { RequestSpec } from './contract.js';
+import type { RequestSpec } from '../build-request.js';
 
 /** What the takeover needs. */
 export interface OrphanedBuildsDeps {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Db, FloatingIpRow } from '../../../db/index.js';
 import type { RequestContext } from '../../../rpc/index.js';
 import { elevated } from '../../context.js';
-import type { ComputeApi } from '../compute-api.js';
+import type { ApiClients } from '../compute-api.js';
 import { badRequest, notFound } from '../faults.js';
 import { since } from '../microversion.js';
 import { remote } from '../network-actions.js';
@@ -23,7 +23,7 @@ export const DEFAULT_FLOATING_POOL = 'public';
 const allocateBody = z.looseObject({ pool: z.string().min(1).max(255).nullish() }).nullish();
 
 /** Registers the floating IP routes. */
-export function floatingIpRoutes(app: FastifyInstance, api: ComputeApi, db: Db): void {
+export function floatingIpRoutes(app: FastifyInstance, db: Db, network: ApiClients['network']): void {
   const render = async (ctx: RequestContext, row: FloatingIpRow) => {
     const fixed = row.fixed_ip_id === null ? undefined : await db.fixedIps.get(elevated(ctx), row.fixed_ip_id);
     return floatingIpView(row, fixed);
@@ -52,14 +52,14 @@ export function floatingIpRoutes(app: FastifyInstance, api: ComputeApi, db: Db):
     const ctx = contextOf(request);
     const pool = parseBody(allocateBody, request.body)?.pool ?? DEFAULT_FLOATING_POOL;
     if (!ctx.projectId) throw badRequest('A floating IP is allocated to a project; the request has none.');
-    const info = await remote(() => api.deps.network.allocate_floating_ip(ctx, { project_id: ctx.projectId!, pool }));
+    const info = await remote(() => network.allocate_floating_ip(ctx, { project_id: ctx.projectId!, pool }));
     return { floating_ip: { id: info.id, ip: info.address, pool: info.pool, fixed_ip: info.fixed_address, instance_id: info.instance_id } };
   });
 
   app.delete('/os-floating-ips/:id', PROXY, async (request, reply) => {
     const ctx = contextOf(request);
     const row = await db.floatingIps.get(ctx, floatingId(param(request, 'id')));
-    await remote(() => api.deps.network.deallocate_floating_ip(ctx, { floating_ip_id: row.id }));
+    await remote(() => network.deallocate_floating_ip(ctx, { floating_ip_id: row.id }));
     return reply.code(202).send();
   });
 }

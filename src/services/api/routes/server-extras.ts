@@ -12,7 +12,7 @@ import type { RequestContext } from '../../../rpc/index.js';
 import { elevated } from '../../context.js';
 import { VmState } from '../../states.js';
 import { requireState } from '../action-kit.js';
-import { refuseIfLocked, type ComputeApi } from '../compute-api.js';
+import { refuseIfLocked, type ApiClients } from '../compute-api.js';
 import { diagnosticsView } from '../diagnostics-view.js';
 import { badRequest, conflict, notFound } from '../faults.js';
 import { isAtLeast } from '../microversion.js';
@@ -32,7 +32,7 @@ const attachBody = z.object({
 });
 
 /** Registers the server sub-resource routes. */
-export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi, db: Db): void {
+export function serverExtraRoutes(app: FastifyInstance, db: Db, clients: Pick<ApiClients, 'compute' | 'network'>): void {
   const instanceOf = (request: FastifyRequest) => db.instances.get(contextOf(request), param(request, 'id'));
   const networks = async (request: FastifyRequest) => new Map((await db.networks.list(elevated(contextOf(request)))).map((n) => [n.id, n] as const));
   const interfaces = async (request: FastifyRequest, instance: InstanceRow) => {
@@ -58,7 +58,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi, db: Db)
     if (wanted.port_id) await refusePort(db, ctx, wanted.port_id);
     const network = await networkByUuid(request, wanted.net_id);
     const info = await remote(() =>
-      api.deps.network.allocate_interface(ctx, { instance_id: instance.uuid, host: instance.host, network_id: network?.id ?? null, address: wanted.fixed_ips?.[0]?.ip_address ?? null }),
+      clients.network.allocate_interface(ctx, { instance_id: instance.uuid, host: instance.host, network_id: network?.id ?? null, address: wanted.fixed_ips?.[0]?.ip_address ?? null }),
     );
     await db.instanceActions.start(ctx, instance.uuid, 'attach_interface');
     const row = await db.fixedIps.getByAddress(elevated(ctx), info.address);
@@ -69,7 +69,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi, db: Db)
     const ctx = contextOf(request);
     const instance = await instanceOf(request);
     refuseIfLocked(ctx, instance);
-    await remote(() => api.deps.network.deallocate_interface(ctx, { instance_id: instance.uuid, port_id: param(request, 'port') }));
+    await remote(() => clients.network.deallocate_interface(ctx, { instance_id: instance.uuid, port_id: param(request, 'port') }));
     await db.instanceActions.start(ctx, instance.uuid, 'detach_interface');
     return reply.code(202).send();
   });
@@ -113,7 +113,7 @@ export function serverExtraRoutes(app: FastifyInstance, api: ComputeApi, db: Db)
     const ctx = requireAdmin(request, 'os_compute_api:os-server-diagnostics');
     const instance = await instanceOf(request);
     if (!instance.host) throw conflict(`Cannot 'get_diagnostics' instance ${instance.uuid} while it is in vm_state ${instance.vm_state}`);
-    const { diagnostics } = await api.deps.compute.prepare({ server: instance.host }).get_diagnostics(ctx, { instance_id: instance.uuid });
+    const { diagnostics } = await clients.compute.prepare({ server: instance.host }).get_diagnostics(ctx, { instance_id: instance.uuid });
     if (!diagnostics) throw conflict(`Instance ${instance.uuid} is not running on host ${instance.host}.`);
     const ips = await db.fixedIps.listByInstance(elevated(ctx), instance.uuid);
     return diagnosticsView(instance, diagnostics, ips, request.microversion);

@@ -2,6 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { InstanceFilters } from '../../../db/index.js';
 import { vmStatesForStatus } from '../../states.js';
+import type { Db } from '../../../db/index.js';
+import type { ActionDeps } from '../action-kit.js';
 import type { ComputeApi } from '../compute-api.js';
 import { badRequest, forbidden, notFound } from '../faults.js';
 import { createServerBody, parseBody, updateServerBody } from '../schemas.js';
@@ -11,16 +13,17 @@ import { performAction } from '../server-actions.js';
 import { addressesView, links, serverSummary, serverView } from '../views.js';
 import { baseUrl, contextOf, param, query } from './context.js';
 
-/** Registers the server routes. */
-export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
+/** Registers the server routes; actions get what they need through `deps`. */
+export function serverRoutes(app: FastifyInstance, deps: ActionDeps): void {
+  const { api, db } = deps;
   app.get('/servers', async (request) => {
-    const instances = await listServers(api, request);
+    const instances = await listServers(db, request);
     return { servers: instances.map((instance) => serverSummary(instance, baseUrl(request))) };
   });
 
   app.get('/servers/detail', async (request) => {
     const ctx = contextOf(request);
-    const instances = await listServers(api, request);
+    const instances = await listServers(db, request);
     const details = await api.details(ctx, instances);
     return { servers: instances.map((instance, i) => serverView(instance, details[i]!, baseUrl(request), request.microversion)) };
   });
@@ -47,7 +50,7 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
 
   app.get('/servers/:id', async (request) => {
     const ctx = contextOf(request);
-    const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
+    const instance = await db.instances.get(ctx, param(request, 'id'));
     const [details] = await api.details(ctx, [instance]);
     return { server: serverView(instance, details!, baseUrl(request), request.microversion) };
   });
@@ -61,7 +64,7 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
     if (server.name !== undefined) changes.display_name = server.name;
     if (server.accessIPv4 !== undefined) changes.access_ip_v4 = server.accessIPv4 || null;
     if (server.accessIPv6 !== undefined) changes.access_ip_v6 = server.accessIPv6 || null;
-    const instance = await api.deps.db.instances.update(ctx, param(request, 'id'), changes);
+    const instance = await db.instances.update(ctx, param(request, 'id'), changes);
     const [details] = await api.details(ctx, [instance]);
     return { server: serverView(instance, details!, baseUrl(request), request.microversion) };
   });
@@ -72,25 +75,25 @@ export function serverRoutes(app: FastifyInstance, api: ComputeApi): void {
   });
 
   app.post('/servers/:id/action', async (request, reply) => {
-    const result = await performAction(api, contextOf(request), param(request, 'id'), request.body, baseUrl(request), request.microversion);
+    const result = await performAction(deps, contextOf(request), param(request, 'id'), request.body, baseUrl(request), request.microversion);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
     return result.body === undefined ? reply.send() : result.body;
   });
 
   app.get('/servers/:id/ips', async (request) => {
-    return { addresses: await addresses(api, request) };
+    return { addresses: await addresses(api, db, request) };
   });
 
   app.get('/servers/:id/ips/:network', async (request) => {
     const label = param(request, 'network');
-    const all = await addresses(api, request);
+    const all = await addresses(api, db, request);
     if (!all[label]) throw notFound(`Instance is not a member of specified network ${label}.`);
     return { [label]: all[label] };
   });
 }
 
-async function listServers(api: ComputeApi, request: FastifyRequest) {
+async function listServers(db: Db, request: FastifyRequest) {
   const ctx = contextOf(request);
   const filters: InstanceFilters = {};
   const allTenants = ['1', 'true', 'True'].includes(query(request, 'all_tenants') ?? '');
@@ -116,16 +119,16 @@ async function listServers(api: ComputeApi, request: FastifyRequest) {
   const marker = query(request, 'marker');
   if (marker) filters.marker = marker;
   try {
-    return await api.deps.db.instances.list(ctx, filters);
+    return await db.instances.list(ctx, filters);
   } catch (error) {
     if (marker && (error as { code?: string }).code === 'MarkerNotFound') throw badRequest(`marker [${marker}] not found`);
     throw error;
   }
 }
 
-async function addresses(api: ComputeApi, request: FastifyRequest): Promise<Record<string, unknown[]>> {
+async function addresses(api: ComputeApi, db: Db, request: FastifyRequest): Promise<Record<string, unknown[]>> {
   const ctx = contextOf(request);
-  const instance = await api.deps.db.instances.get(ctx, param(request, 'id'));
+  const instance = await db.instances.get(ctx, param(request, 'id'));
   const [details] = await api.details(ctx, [instance]);
   return addressesView(details!.ips, details!.networkLabels, details!.floatingIps);
 }
