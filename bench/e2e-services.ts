@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Knex } from 'knex';
 import { createDb } from '../src/db/index.js';
 import { createLogger } from '../src/log/logger.js';
 import { getTransport, type Transport } from '../src/rpc/index.js';
@@ -24,6 +25,8 @@ export interface BenchServices {
   apiUrl: string;
   /** A transport on the services' exchange, for the bench's notification listener. */
   transport: Transport;
+  /** The services' knex pool, when they run in this process (the bench counts their commits on it). */
+  knex?: Knex;
   stop(): Promise<void>;
 }
 
@@ -38,7 +41,7 @@ export async function startBenchServices(config: ServiceConfig, mode: ServicesMo
 async function inProcess(config: ServiceConfig): Promise<BenchServices> {
   const logger = createLogger({ level: config.logLevel });
   const runtime = await launch({ config, services: ['network', 'scheduler', 'compute', 'api'], computeHosts: COMPUTE_HOSTS, logger });
-  return { apiUrl: runtime.apiUrl!, transport: runtime.transport, stop: () => runtime.stop() };
+  return { apiUrl: runtime.apiUrl!, transport: runtime.transport, knex: runtime.db.knex, stop: () => runtime.stop() };
 }
 
 async function processes(config: ServiceConfig): Promise<BenchServices> {

@@ -63,7 +63,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   },
   e2e: async () => {
     const { runE2eBench } = await import('./e2e.js');
-    return runE2eBench({ transportUrl, databaseUrl, ...(quick ? { servers: 50, concurrency: 10 } : {}) });
+    return runE2eBench({ transportUrl, databaseUrl, ...(quick ? { servers: 400, concurrency: 50, rounds: 2 } : {}) });
   },
 };
 

@@ -1,12 +1,14 @@
 /**
  * Compute nodes: the capacity of each compute host and how much of it instances use.
  * A claim is one conditional UPDATE, so two concurrent boots cannot both take the last
- * gigabyte; a release gives the amounts back.
+ * gigabyte (the scheduler's claim also sets the instance's host in that same UPDATE);
+ * a release gives the amounts back.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbContext } from './context.js';
-import { ComputeResourcesUnavailableError, NotFoundError, type ResourceShortfall } from './errors.js';
+import { ComputeResourcesUnavailableError, NotFoundError, UnexpectedTaskStateError, type ResourceShortfall } from './errors.js';
+import { getInstance } from './instances.js';
 import { modelQuery, firstOrNotFound } from './model-query.js';
 import { rowReader, utcNow } from './rows.js';
 import { retryOnDeadlock, table, withTransaction, type DbSession } from './session.js';
@@ -115,6 +117,62 @@ export async function claimComputeResources(
   return node;
 }
 
+/** The instance a claim places: it must still be waiting for a host. */
+export interface InstancePlacement {
+  uuid: string;
+  /** The task_state it must still be in (`scheduling`). */
+  expectedTaskState: string;
+  /** The vm_state it must still be in (`building`). */
+  expectedVmState: string;
+}
+
+/**
+ * Claims an instance's resources on a host and sets the instance's host: both or neither,
+ * and only while the instance is still in the expected states (the scheduler's CAS). On
+ * MariaDB/MySQL this is one multi-table UPDATE, so one statement and one commit, and the
+ * host's row (which every boot on the host updates) is locked only while it runs; on
+ * SQLite, two UPDATEs in a transaction. When nothing changed, the rows are read to say
+ * why: InstanceNotFound, UnexpectedTaskState (the instance moved on), or
+ * ComputeResourcesUnavailable.
+ */
+export async function claimComputeResourcesForInstance(
+  session: DbSession,
+  ctx: DbContext,
+  host: string,
+  amounts: ResourceAmounts,
+  instance: InstancePlacement,
+): Promise<void> {
+  const now = utcNow();
+  const claimed = session.dialect === 'mysql'
+    ? await retryOnDeadlock(session, () => {
+        const changes: Record<string, unknown> = { 'instances.host': host, 'instances.updated_at': now, 'compute_nodes.updated_at': now };
+        changes['compute_nodes.running_vms'] = session.knex.raw('?? + 1', ['compute_nodes.running_vms']);
+        for (const { resource, used } of RESOURCES) changes[`compute_nodes.${used}`] = session.knex.raw('?? + ?', [`compute_nodes.${used}`, amounts[resource]]);
+        const query = table(session, 'instances')
+          .join('compute_nodes', (join) => join.onVal('compute_nodes.host', host).andOnVal('compute_nodes.deleted', 0))
+          .where({ 'instances.uuid': instance.uuid, 'instances.deleted': 0, 'instances.task_state': instance.expectedTaskState, 'instances.vm_state': instance.expectedVmState });
+        for (const { resource, used } of RESOURCES) query.whereRaw('?? + ? <= ??', [`compute_nodes.${used}`, amounts[resource], `compute_nodes.${resource}`]);
+        return query.update(changes);
+      })
+    : await withTransaction(session, async (tx) => {
+        const placed = await table(tx, 'instances')
+          .where({ uuid: instance.uuid, deleted: 0, task_state: instance.expectedTaskState, vm_state: instance.expectedVmState })
+          .update({ host, updated_at: now });
+        if (placed === 0) return 0;
+        await claimComputeResources(tx, ctx, host, amounts);
+        return placed;
+      }).catch((error: unknown) => {
+        if (error instanceof ComputeResourcesUnavailableError) return 0;
+        throw error;
+      });
+  if (claimed > 0) return;
+  const row = await getInstance(session, ctx, instance.uuid);
+  if (row.task_state !== instance.expectedTaskState || row.vm_state !== instance.expectedVmState) {
+    throw new UnexpectedTaskStateError(instance.uuid, [instance.expectedTaskState], row.task_state);
+  }
+  throw new ComputeResourcesUnavailableError(host, shortfalls(await getComputeNode(session, ctx, host), amounts));
+}
+
 /** Gives an instance's resources back to a host (never below zero). Returns the node afterwards. */
 export async function releaseComputeResources(
   session: DbSession,
@@ -137,6 +195,7 @@ export const computeNodeFunctions = {
   get: getComputeNode,
   list: listComputeNodes,
   claim: claimComputeResources,
+  claimForInstance: claimComputeResourcesForInstance,
   release: releaseComputeResources,
 };
 

@@ -53,21 +53,20 @@ export async function allocateFixedIp(session: DbSession, ctx: DbContext, reques
       .whereNull('instance_uuid')
       .where('reserved', false)
       .orderBy('id')
-      .first('id');
+      .first();
     if (request.network_id !== undefined) free.where('network_id', request.network_id);
     if (request.address !== undefined) free.where('address', request.address);
     if (tx.dialect === 'mysql') free.forUpdate().skipLocked();
-    const candidate: { id: number } | undefined = await free;
-    if (!candidate && request.address !== undefined) throw new InvalidRequestError(`Fixed IP ${request.address} is not available in the network.`);
-    if (!candidate) throw new NoMoreFixedIpsError(request.network_id);
-    const taken = await table(tx, 'fixed_ips')
-      .where('id', candidate.id)
-      .whereNull('instance_uuid')
-      .update({ instance_uuid: request.instance_uuid, allocated: true, host: request.host ?? null, port_id: randomUUID(), updated_at: utcNow() });
+    const row: unknown = await free;
+    if (!row && request.address !== undefined) throw new InvalidRequestError(`Fixed IP ${request.address} is not available in the network.`);
+    if (!row) throw new NoMoreFixedIpsError(request.network_id);
+    const candidate = readFixedIp(row);
+    const changes = { instance_uuid: request.instance_uuid, allocated: true, host: request.host ?? null, port_id: randomUUID(), updated_at: utcNow() };
+    const taken = await table(tx, 'fixed_ips').where('id', candidate.id).whereNull('instance_uuid').update(changes);
     // Cannot happen with the row lock; if it ever does, the transaction is re-run.
     if (taken !== 1) throw new DbDeadlockError(`fixed IP ${candidate.id} was taken concurrently`);
-    const row: unknown = await table(tx, 'fixed_ips').where('id', candidate.id).first();
-    return readFixedIp(row);
+    // The row as the UPDATE left it, without reading it back.
+    return { ...candidate, ...changes };
   });
 }
 

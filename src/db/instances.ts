@@ -56,10 +56,11 @@ export interface InstanceRow {
 export type InstanceChanges = Partial<Omit<InstanceRow, 'id' | 'uuid' | 'created_at' | 'updated_at' | 'deleted_at' | 'deleted'>>;
 
 /**
- * Columns of a new instance, plus its metadata. `uuid` is generated, and project and user
+ * Columns of a new instance, plus its metadata and the ids of its security groups (Nova's
+ * `instance_create` takes both in its values). `uuid` is generated, and project and user
  * come from the context, when absent.
  */
-export type NewInstance = InstanceChanges & { uuid?: string; metadata?: Metadata };
+export type NewInstance = InstanceChanges & { uuid?: string; metadata?: Metadata; securityGroupIds?: readonly number[] };
 
 /** `task_state` values an update expects; `null` matches an instance with no task. */
 export type ExpectedTaskState = string | null | ReadonlyArray<string | null>;
@@ -97,9 +98,13 @@ const NEW_INSTANCE_DEFAULTS = {
   locked: false, locked_by: null, locked_reason: null, display_description: null, key_data: null,
 } satisfies Partial<InstanceRow>;
 
-/** Inserts an instance (vm_state 'building', task_state 'scheduling' unless given) and returns its row. */
+/**
+ * Inserts an instance (vm_state 'building', task_state 'scheduling' unless given), its
+ * metadata and its security group associations, in one transaction when there is more
+ * than the row, and returns its row.
+ */
 export async function createInstance(session: DbSession, ctx: DbContext, values: NewInstance): Promise<InstanceRow> {
-  const { metadata, ...columns } = values;
+  const { metadata, securityGroupIds, ...columns } = values;
   const row = {
     ...NEW_INSTANCE_DEFAULTS,
     ...columns,
@@ -111,12 +116,19 @@ export async function createInstance(session: DbSession, ctx: DbContext, values:
     deleted_at: null,
     deleted: 0,
   };
+  const hasMetadata = metadata !== undefined && Object.keys(metadata).length > 0;
+  const hasGroups = securityGroupIds !== undefined && securityGroupIds.length > 0;
   const insert = async (tx: DbSession): Promise<InstanceRow> => {
     const [id] = await table(tx, 'instances').insert(withoutNulls(row));
-    if (metadata) await writeKeyValues(tx, INSTANCE_METADATA, row.uuid, metadata, { replace: false });
+    if (hasMetadata) await writeKeyValues(tx, INSTANCE_METADATA, row.uuid, metadata, { replace: false });
+    if (hasGroups) {
+      const associations = securityGroupIds.map((groupId) => ({ instance_uuid: row.uuid, security_group_id: groupId, created_at: row.created_at, deleted: 0 }));
+      await table(tx, 'security_group_instance_association').insert(associations);
+    }
     return readInstance({ ...row, id: Number(id) });
   };
-  return metadata && Object.keys(metadata).length > 0 ? withTransaction(session, insert) : insert(session);
+  // One commit for the row and what belongs to it; a bare row needs no transaction.
+  return hasMetadata || hasGroups ? withTransaction(session, insert) : insert(session);
 }
 
 /** The instance with this uuid, as the context may see it; InstanceNotFound otherwise. */

@@ -3,7 +3,8 @@
  * scheduler), delete (cast to the compute, or delete locally when its host is gone),
  * and the view data of servers. Routes stay thin and call these.
  */
-import { instanceAmounts, isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type SecurityGroupRow } from '../../db/index.js';
+import { isDbError, isServiceUp, type Db, type FlavorRow, type InstanceRow, type NewInstance, type SecurityGroupRow } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { Logger } from '../../log/logger.js';
 import type { ContractClient } from '../../rpc/contract.js';
 import type { RequestContext } from '../../rpc/index.js';
@@ -89,25 +90,13 @@ export class ComputeApi {
 
   private async createOne(ctx: RequestContext, request: CreateRequest, name: string, flavor: FlavorRow, extras: { key: BootKey; groups: SecurityGroupRow[] }): Promise<InstanceRow> {
     const { db, clients: { scheduler }, logger } = this.deps;
-    const instance = await db.instances.create(ctx, {
-      display_name: name,
-      hostname: name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63),
-      image_ref: request.imageRef,
-      instance_type_id: flavor.id,
-      memory_mb: flavor.memory_mb,
-      vcpus: flavor.vcpus,
-      root_gb: flavor.root_gb,
-      ephemeral_gb: flavor.ephemeral_gb,
-      availability_zone: request.availability_zone ?? null,
-      access_ip_v4: request.accessIPv4 ?? null,
-      access_ip_v6: request.accessIPv6 ?? null,
-      ...extras.key,
-      display_description: request.description ?? null,
-      metadata: request.metadata ?? {},
+    // The row, its security groups, tags and the create action: one commit, not one each.
+    const instance = await db.transaction(ctx, async (tx) => {
+      const created = await tx.instances.create(ctx, newInstance(request, name, flavor, extras));
+      if (request.tags?.length) await tx.instanceTags.set(ctx, created.uuid, request.tags);
+      await tx.instanceActions.start(ctx, created.uuid, 'create');
+      return created;
     });
-    for (const group of extras.groups) await db.securityGroups.addToInstance(elevated(ctx), instance.uuid, group.id);
-    if (request.tags?.length) await db.instanceTags.set(ctx, instance.uuid, request.tags);
-    await db.instanceActions.start(ctx, instance.uuid, 'create');
     const requestSpec = {
       instance_type: {
         id: flavor.id, flavorid: flavor.flavorid, name: flavor.name, memory_mb: flavor.memory_mb,
@@ -212,6 +201,27 @@ export class ComputeApi {
     const network = await this.deps.db.networks.get(ctx, networkId);
     this.networkLabels.set(networkId, network.label);
   }
+}
+
+/** The row of a server to create, with its metadata and security groups. */
+function newInstance(request: CreateRequest, name: string, flavor: FlavorRow, extras: { key: BootKey; groups: SecurityGroupRow[] }): NewInstance {
+  return {
+    display_name: name,
+    hostname: name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63),
+    image_ref: request.imageRef,
+    instance_type_id: flavor.id,
+    memory_mb: flavor.memory_mb,
+    vcpus: flavor.vcpus,
+    root_gb: flavor.root_gb,
+    ephemeral_gb: flavor.ephemeral_gb,
+    availability_zone: request.availability_zone ?? null,
+    access_ip_v4: request.accessIPv4 ?? null,
+    access_ip_v6: request.accessIPv6 ?? null,
+    ...extras.key,
+    display_description: request.description ?? null,
+    metadata: request.metadata ?? {},
+    securityGroupIds: extras.groups.map((group) => group.id),
+  };
 }
 
 /** A locked server refuses changes from non-admins (Nova's check_instance_lock): 409. */

@@ -65,7 +65,10 @@ export async function checkBootQuota(
 ): Promise<number> {
   const projectId = ctx.projectId ?? '';
   const minCount = counts.min;
-  const [limits, usage] = await Promise.all([effectiveQuotas(db, ctx, projectId, defaults), db.quotas.usage(ctx, projectId)]);
+  const limits = await effectiveQuotas(db, ctx, projectId, defaults);
+  // Unlimited servers, cores and RAM need no usage: the count over the project's servers is skipped.
+  if ((['instances', 'cores', 'ram'] as const).every((resource) => (limits[resource] ?? -1) < 0)) return counts.max;
+  const usage = await db.quotas.usage(ctx, projectId);
   const per = { instances: 1, cores: flavor.vcpus, ram: flavor.memory_mb };
   let allowed = counts.max;
   for (const resource of ['instances', 'cores', 'ram'] as const) {

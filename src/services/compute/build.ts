@@ -1,12 +1,14 @@
 /**
  * Building a server (Nova's `_build_and_run_instance`): networking (a call to the
- * network service), block_device_mapping, spawning (the driver), then active/running.
- * Each step is a CAS on task_state, so a delete that came in meanwhile wins. A failed
+ * network service), spawning (the driver), then active/running; block_device_mapping,
+ * which this driver would only pass through, costs no commit of its own. Each step is a
+ * CAS on task_state, so a delete that came in meanwhile wins. A failed
  * spawn frees what the attempt took (addresses, the claim) and goes back to the
  * scheduler, which tries another host or gives up after `scheduler_max_attempts`.
  */
 import { markActiveSpanFailed } from '../telemetry/span-events.js';
-import { instanceAmounts, isDbError, UnexpectedTaskStateError, type InstanceRow } from '../../db/index.js';
+import { isDbError, UnexpectedTaskStateError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import type { FixedIpInfo } from '../network/contract.js';
@@ -46,8 +48,9 @@ export async function buildInstance(compute: ComputeHost, ctx: RequestContext, r
     ]);
     fixedIps = network.fixed_ips;
     log.info({ fixed_ips: fixedIps.map((ip) => ip.address) }, 'network allocated');
-    instance = await step(compute, ctx, instance, { task_state: TaskState.BLOCK_DEVICE_MAPPING }, TaskState.NETWORKING);
-    instance = await step(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.BLOCK_DEVICE_MAPPING);
+    // block_device_mapping would only be passed through here (the fake driver has no
+    // volumes to attach), so the build goes from networking to spawning in one commit.
+    instance = await step(compute, ctx, instance, { task_state: TaskState.SPAWNING }, TaskState.NETWORKING);
     await compute.driver.spawn(id, instance.image_ref, metadata, bootInfo(instance, fixedIps));
     instance = await step(
       compute,

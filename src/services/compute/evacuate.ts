@@ -4,7 +4,8 @@
  * task_state and host), moves its addresses here, gives the dead host's claim back, and
  * spawns it again from its image with the same id, addresses, metadata and key.
  */
-import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
+import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';

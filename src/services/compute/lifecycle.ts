@@ -5,7 +5,8 @@
  * `compute.instance.<action>.start/end`. A failed operation puts the server in ERROR
  * with a fault.
  */
-import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
+import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { failInstance } from '../instance-errors.js';

@@ -5,7 +5,7 @@
  * has the destination take the running guest over (with its console log), lets go of it
  * and of its claim here, and only then ends the task. The server stays ACTIVE throughout.
  */
-import { instanceAmounts } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { TaskState } from '../states.js';

@@ -5,7 +5,8 @@
  * back. The old and new flavors are recorded in the resize action's event details, so
  * confirm and revert work after a restart of the compute.
  */
-import { instanceAmounts, isDbError, type InstanceRow } from '../../db/index.js';
+import { isDbError, type InstanceRow } from '../../db/index.js';
+import { instanceAmounts } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { errorMessage } from '../context.js';
 import { TaskState, VmState } from '../states.js';

@@ -4,12 +4,13 @@
  * result. Concurrent requests therefore see each other's choices and spread over hosts
  * instead of all picking the same "most free" one.
  */
-import { isDbError, type ComputeNodeRow, type Db, type DbResources } from '../../db/index.js';
+import { isDbError, type ComputeNodeRow, type Db } from '../../db/index.js';
+import type { InstancePlacement } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
 import { hostStates, selectHosts, type HostState, type ResourceRequest, type Selection } from './host-selection.js';
 
-/** Work done in the claim's transaction (e.g. setting the instance's host); a throw undoes the claim. */
-export type Placement = (tx: DbResources, host: string) => Promise<void>;
+/** The instance a claim places on its host, in the claim's own statement (see computeNodes.claimForInstance). */
+export type Placement = InstancePlacement;
 
 interface Amounts {
   memoryMb: number;
@@ -69,25 +70,23 @@ export class HostStateCache {
   }
 
   /**
-   * Claims the request on `host` in the database, and runs `place` in the same
-   * transaction; false when the host no longer has room. Errors of `place` propagate
-   * (and the claim is rolled back).
+   * Claims the request on `host` in the database, setting the host of `place`'s instance
+   * in the same statement; false when the host no longer has room. An instance that no
+   * longer waits for a host (UnexpectedTaskState, InstanceNotFound) propagates, and
+   * nothing was claimed.
    */
   async claim(context: RequestContext, host: string, request: ResourceRequest, place?: Placement): Promise<boolean> {
     const amounts = { memoryMb: request.memoryMb, diskGb: request.diskGb, vcpus: request.vcpus };
     this.adjustPending(host, amounts, 1);
     try {
-      const amounts = { memory_mb: request.memoryMb, local_gb: request.diskGb, vcpus: request.vcpus };
-      const node = place
-        ? await this.db.transaction(context, async (tx) => {
-            // The instance's own row first, the host's shared compute_nodes row last: every
-            // boot on the host contends for that row, so its lock is held only from the
-            // claim to the commit, not across the placement's round trips.
-            await place(tx, host);
-            return tx.computeNodes.claim(context, host, amounts);
-          })
-        : await this.db.computeNodes.claim(context, host, amounts);
-      this.updateFromNode(node);
+      const claimed = { memory_mb: request.memoryMb, local_gb: request.diskGb, vcpus: request.vcpus };
+      if (place) {
+        // One statement, no read-back: the cached state takes the claim itself.
+        await this.db.computeNodes.claimForInstance(context, host, claimed, place);
+        this.takeFromCache(host, amounts);
+      } else {
+        this.updateFromNode(await this.db.computeNodes.claim(context, host, claimed));
+      }
       return true;
     } catch (error) {
       if (isDbError(error, 'ComputeResourcesUnavailable')) {
@@ -135,6 +134,14 @@ export class HostStateCache {
     state.freeRamMb = node.memory_mb - node.memory_mb_used;
     state.freeDiskGb = node.local_gb - node.local_gb_used;
     state.freeVcpus = node.vcpus - node.vcpus_used;
+  }
+
+  private takeFromCache(host: string, amounts: Amounts): void {
+    const state = this.cache?.states.get(host);
+    if (!state) return;
+    state.freeRamMb -= amounts.memoryMb;
+    state.freeDiskGb -= amounts.diskGb;
+    state.freeVcpus -= amounts.vcpus;
   }
 
   private adjustPending(host: string, amounts: Amounts, sign: 1 | -1): void {

@@ -4,7 +4,7 @@
  * fits, or the build was already tried `scheduler_max_attempts` times, the server goes
  * to ERROR with a fault saying why.
  */
-import { isDbError, type Db, type DbResources, type InstanceRow } from '../../db/index.js';
+import { isDbError, type Db } from '../../db/index.js';
 import type { Logger } from '../../log/logger.js';
 import { buildEndpoint, createContractClient, type ContractClient, type ContractHandlers } from '../../rpc/contract.js';
 import type { Endpoint, RequestContext, Transport } from '../../rpc/index.js';
@@ -109,30 +109,26 @@ export class SchedulerManager implements Manager {
       return;
     }
     const request = resourceRequest(spec, properties);
-    let instance: InstanceRow | undefined;
-    // The claim and the instance's host are one transaction: a server deleted or moved
-    // meanwhile (the CAS on task_state fails) rolls the claim back.
-    const place = async (tx: DbResources, host: string) => {
-      instance = await tx.instances.update(admin, instanceId, { host }, { expectedTaskState: TaskState.SCHEDULING });
-      if (instance.vm_state !== VmState.BUILDING) throw new NotWaiting(`vm_state is ${instance.vm_state}`);
-    };
+    // The claim and the instance's host are one statement: a server deleted or moved
+    // meanwhile (no longer building/scheduling) takes no claim.
+    const place = { uuid: instanceId, expectedTaskState: TaskState.SCHEDULING, expectedVmState: VmState.BUILDING };
     let host: string | undefined;
     try {
       const claimed = await this.timeDecision(() => this.hosts.claimBest(admin, request, place), (result) => (result.host ? 'host_chosen' : 'no_valid_host'));
       host = claimed.host;
       if (!host) log.warn({ rejected: claimed.rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
     } catch (error) {
-      if (!(error instanceof NotWaiting || isDbError(error, 'UnexpectedTaskState') || isDbError(error, 'InstanceNotFound'))) throw error;
+      if (!(isDbError(error, 'UnexpectedTaskState') || isDbError(error, 'InstanceNotFound'))) throw error;
       log.info({ reason: errorMessage(error) }, 'server no longer waits for a host; build dropped');
       return;
     }
-    if (!host || !instance) {
+    if (!host) {
       const reason = retry.exc ? `${NO_VALID_HOST} Last error: ${retry.exc}` : NO_VALID_HOST;
       await failInstance(this.deps.db, admin, instanceId, reason, null, log);
       return;
     }
     const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
-    log.info({ chosen_host: host, attempt, vm_state: instance.vm_state, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
+    log.info({ chosen_host: host, attempt, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
     await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
   }
 
@@ -140,9 +136,6 @@ export class SchedulerManager implements Manager {
     return this.deps.logger.child({ request_id: ctx.requestId });
   }
 }
-
-/** The server is not waiting for a host any more. */
-class NotWaiting extends Error {}
 
 /** The resources and constraints of a request. */
 export function resourceRequest(spec: RequestSpec, properties: FilterProperties): ResourceRequest {

@@ -94,5 +94,48 @@ export function hostSuite(fixture: DbFixture): void {
       expect(reported).toMatchObject({ memory_mb: 8192, memory_mb_used: 4096, running_vms: 8 });
       await expect(db.computeNodes.get(ctx, uniqueName('nowhere'))).rejects.toMatchObject({ code: 'ComputeHostNotFound' });
     });
+
+    it('claim for an instance sets its host with the claim, or neither: not when full, not when it moved on', async () => {
+      const { db } = fixture;
+      const host = uniqueName('compute');
+      await db.computeNodes.upsert(ctx, { host, vcpus: 8, memory_mb: 2048, local_gb: 100 });
+      const amounts = { memory_mb: 1024, vcpus: 1, local_gb: 10 };
+      const waiting = () => db.instances.create(ctx, { display_name: uniqueName('placed'), project_id: 'p' });
+      const place = (uuid: string) => ({ uuid, expectedTaskState: 'scheduling', expectedVmState: 'building' });
+
+      const first = await waiting();
+      await db.computeNodes.claimForInstance(ctx, host, amounts, place(first.uuid));
+      expect((await db.instances.get(ctx, first.uuid)).host).toBe(host);
+      expect(await db.computeNodes.get(ctx, host)).toMatchObject({ memory_mb_used: 1024, vcpus_used: 1, local_gb_used: 10, running_vms: 1 });
+
+      // An instance deleted meanwhile (task_state deleting) takes no claim and no host.
+      const moved = await waiting();
+      await db.instances.update(ctx, moved.uuid, { task_state: 'deleting' });
+      await expect(db.computeNodes.claimForInstance(ctx, host, amounts, place(moved.uuid))).rejects.toMatchObject({ code: 'UnexpectedTaskState', actual: 'deleting' });
+      await expect(db.computeNodes.claimForInstance(ctx, host, amounts, place('00000000-0000-0000-0000-000000000000'))).rejects.toMatchObject({ code: 'InstanceNotFound' });
+
+      const tooBig = await waiting();
+      const refused = await db.computeNodes.claimForInstance(ctx, host, { ...amounts, memory_mb: 2048 }, place(tooBig.uuid)).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'ComputeResourcesUnavailable', shortfalls: [{ resource: 'memory_mb', requested: 2048, free: 1024 }] });
+      expect((await db.instances.get(ctx, tooBig.uuid)).host).toBeNull();
+      expect(await db.computeNodes.get(ctx, host)).toMatchObject({ memory_mb_used: 1024, running_vms: 1 });
+    });
+
+    it('claim for instances concurrently: as many as fit get a host, the others none, never over-committed', async () => {
+      const { db } = fixture;
+      const host = uniqueName('compute');
+      await db.computeNodes.upsert(ctx, { host, vcpus: 64, memory_mb: 4096, local_gb: 1000 });
+      const instances = await Promise.all(Array.from({ length: 12 }, () => db.instances.create(ctx, { display_name: uniqueName('race'), project_id: 'p' })));
+      const claims = await Promise.allSettled(
+        instances.map((instance) =>
+          db.computeNodes.claimForInstance(ctx, host, { memory_mb: 512, vcpus: 1, local_gb: 1 }, { uuid: instance.uuid, expectedTaskState: 'scheduling', expectedVmState: 'building' }),
+        ),
+      );
+      expect(claims.filter((c) => c.status === 'fulfilled')).toHaveLength(8);
+      const hosts = await Promise.all(instances.map(async (instance) => (await db.instances.get(ctx, instance.uuid)).host));
+      expect(hosts.filter((h) => h === host)).toHaveLength(8);
+      expect(hosts.filter((h) => h === null)).toHaveLength(4);
+      expect(await db.computeNodes.get(ctx, host)).toMatchObject({ memory_mb_used: 4096, running_vms: 8 });
+    });
   });
 }

@@ -159,6 +159,21 @@ export function instanceSuite(fixture: DbFixture): void {
       expect(duplicate).toBeInstanceOf(DuplicateEntryError);
       expect(duplicate).toMatchObject({ code: 'DuplicateEntry' });
     });
+
+    it('are created with their metadata and security groups in one go, or not at all', async () => {
+      const { db } = fixture;
+      const project = uniqueName('p');
+      const ctx = projectContext(project);
+      const admin = adminContext({ requestId: 'req-groups' });
+      const group = await db.securityGroups.ensureDefault(admin, project);
+      const created = await db.instances.create(ctx, { display_name: 'with-groups', metadata: { role: 'web' }, securityGroupIds: [group.id] });
+      expect((await db.securityGroups.listForInstance(admin, created.uuid)).map((g) => g.id)).toEqual([group.id]);
+      expect(await db.instanceMetadata.get(ctx, created.uuid)).toEqual({ role: 'web' });
+      // A group that does not exist fails the association, and the row goes with it.
+      const uuid = crypto.randomUUID();
+      await expect(db.instances.create(ctx, { uuid, securityGroupIds: [group.id, -1] })).rejects.toBeDefined();
+      await expect(db.instances.get(ctx, uuid)).rejects.toMatchObject({ code: 'InstanceNotFound' });
+    });
   });
 
   describe('instance metadata', () => {
