@@ -2,8 +2,9 @@
  * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
- * `--only rpc,rpc-telemetry,db,e2e` picks sections (rpc-telemetry: the overhead of
- * metrics and of tracing, novarpc against novarpc); `--quick` runs small sizes (a smoke run).
+ * `--only rpc,rpc-telemetry,db,e2e,scale` picks sections (rpc-telemetry: the overhead of
+ * metrics and of tracing, novarpc against novarpc; scale: a 1,000-host cell against a
+ * 2-host one, which needs rabbitmqctl on this machine); `--quick` runs small sizes (a smoke run).
  * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
  * so what is measured is the library as it is deployed, not a development transpile.
  */
@@ -15,7 +16,7 @@ const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
 const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
 const onlyIndex = argv.indexOf('--only');
-const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'e2e'] : argv[onlyIndex + 1]!.split(',');
+const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'e2e', 'scale'] : argv[onlyIndex + 1]!.split(',');
 const quick = argv.includes('--quick');
 const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -47,6 +48,10 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   e2e: async () => {
     const { runE2eBench } = await import('./e2e.js');
     return runE2eBench({ transportUrl, databaseUrl, ...(quick ? { servers: 50, concurrency: 10 } : {}) });
+  },
+  scale: async () => {
+    const { runScaleBench } = await import('./scale.js');
+    return runScaleBench({ transportUrl, databaseUrl, ...(quick ? { hosts: 100, computeProcesses: 2, servers: 200, concurrency: 50 } : {}) });
   },
 };
 

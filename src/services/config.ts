@@ -103,6 +103,12 @@ export interface ServiceTopics {
 export interface ServiceConfig {
   /** This host's name (`host`), e.g. compute1. */
   host: string;
+  /**
+   * Compute hosts this process runs (`compute_hosts`, ranges expanded), each a compute
+   * service of its own on one shared transport connection and database pool; empty =
+   * `host` alone.
+   */
+  computeHosts: string[];
   /** oslo transport URL (`transport_url`): `rabbit://user:pass@host:5672/` or `memory://`. */
   transportUrl: string;
   /** Topics of the services (`scheduler_topic`, `compute_topic`, `network_topic`). */
@@ -177,6 +183,7 @@ export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver
 export function defaultServiceConfig(): ServiceConfig {
   return {
     host: hostname(),
+    computeHosts: [],
     transportUrl: 'memory://',
     topics: { scheduler: 'scheduler', compute: 'compute', network: 'network' },
     controlExchange: 'nova',

@@ -117,9 +117,12 @@ export class SchedulerManager implements Manager {
       if (instance.vm_state !== VmState.BUILDING) throw new NotWaiting(`vm_state is ${instance.vm_state}`);
     };
     let host: string | undefined;
+    let timing = { choice_ms: 0, decision_ms: 0 };
     try {
+      const started = performance.now();
       const claimed = await this.timeDecision(() => this.hosts.claimBest(admin, request, place), (result) => (result.host ? 'host_chosen' : 'no_valid_host'));
       host = claimed.host;
+      timing = { choice_ms: round3(claimed.choiceMs), decision_ms: round3(performance.now() - started) };
       if (!host) log.warn({ rejected: claimed.rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
     } catch (error) {
       if (!(error instanceof NotWaiting || isDbError(error, 'UnexpectedTaskState') || isDbError(error, 'InstanceNotFound'))) throw error;
@@ -132,13 +135,17 @@ export class SchedulerManager implements Manager {
       return;
     }
     const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
-    log.info({ chosen_host: host, attempt, vm_state: instance.vm_state, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
+    log.info({ chosen_host: host, attempt, ...timing, vm_state: instance.vm_state, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
     await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
   }
 
   private log(ctx: RequestContext): Logger {
     return this.deps.logger.child({ request_id: ctx.requestId });
   }
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** The server is not waiting for a host any more. */
