@@ -79,12 +79,13 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<BenchSe
     // oslo first: the quickest part, and a missing Python client fails the run at once.
     const oslo = await osloFootprint(withVhost(options.transportUrl, osloVhost));
     const common = { id, vhost, servers, concurrency, reportInterval: options.reportInterval ?? 10, periodicInterval: options.periodicInterval ?? 60, ...options };
-    const small = await runCell({ ...common, processLists: [['scale-base-c1'], ['scale-base-c2']] });
     const perProcess = Math.ceil(hosts / processes);
     const lists = Array.from({ length: processes }, (_, p) =>
       Array.from({ length: Math.min(perProcess, hosts - p * perProcess) }, (_, i) => `scale-p${p + 1}-c${String(i + 1).padStart(4, '0')}`),
     ).filter((list) => list.length > 0);
+    // The big cell first: its start-up is the likelier part to fail.
     const big = await runCell({ ...common, processLists: lists, measureBroker: true });
+    const small = await runCell({ ...common, processLists: [['scale-base-c1'], ['scale-base-c2']] });
     return report(options, small, big, oslo, { servers, concurrency, reportInterval: common.reportInterval, periodicInterval: common.periodicInterval });
   } finally {
     await deleteVhost(vhost);
