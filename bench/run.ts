@@ -51,9 +51,16 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   },
   scale: async () => {
     const { runScaleBench } = await import('./scale.js');
-    return runScaleBench({ transportUrl, databaseUrl, ...(quick ? { hosts: 100, computeProcesses: 2, servers: 200, concurrency: 50 } : {}) });
+    // NOVARPC_BENCH_SCALE_HOSTS / _SERVERS override the sizes (e.g. fewer servers on a loaded machine).
+    const sizes = quick ? { hosts: 100, computeProcesses: 2, servers: 200, concurrency: 50 } : {};
+    const fromEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+    return runScaleBench({ transportUrl, databaseUrl, ...sizes, ...definedOnly({ hosts: fromEnv('NOVARPC_BENCH_SCALE_HOSTS'), servers: fromEnv('NOVARPC_BENCH_SCALE_SERVERS') }) });
   },
 };
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 function printSection(section: BenchSection): void {
   console.log(`\n## ${section.title}\n`);

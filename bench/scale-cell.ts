@@ -153,7 +153,7 @@ async function waitForServices(apiUrl: string, children: readonly ChildProcess[]
   for (;;) {
     if (children.some((child) => child.exitCode !== null)) throw new Error('a scale bench worker exited during start-up');
     try {
-      const response = await fetch(`${apiUrl}/v2.1/os-services`, { headers: { 'x-auth-token': 'admin:bench' } });
+      const response = await fetch(`${apiUrl}/v2.1/os-services`, { headers: { 'x-auth-token': 'admin:bench' }, signal: AbortSignal.timeout(30_000) });
       const body = (await response.json()) as { services?: Array<{ state: string }> };
       if ((body.services ?? []).filter((service) => service.state === 'up').length >= expected) return;
     } catch {
