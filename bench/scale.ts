@@ -73,9 +73,9 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<BenchSe
   const id = randomBytes(4).toString('hex');
   const vhost = `novarpc_scale_${id}`;
   const osloVhost = `novarpc_scale_oslo_${id}`;
-  await addVhost(vhost);
-  await addVhost(osloVhost);
   try {
+    await addVhost(vhost);
+    await addVhost(osloVhost);
     // oslo first: the quickest part, and a missing Python client fails the run at once.
     const oslo = await osloFootprint(withVhost(options.transportUrl, osloVhost));
     const common = { id, vhost, servers, concurrency, reportInterval: options.reportInterval ?? 10, periodicInterval: options.periodicInterval ?? 60, ...options };
