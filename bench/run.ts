@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
- * `--only rpc,rpc-telemetry,db,e2e,scale` picks sections (rpc-telemetry: the overhead of
+ * `--only rpc,rpc-telemetry,db,dedup,e2e,scale` picks sections (rpc-telemetry: the overhead of
  * metrics and of tracing, novarpc against novarpc; scale: a 1,000-host cell against a
  * 2-host one, which needs rabbitmqctl on this machine); `--quick` runs small sizes (a smoke run).
  * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
@@ -16,7 +16,7 @@ const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
 const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
 const onlyIndex = argv.indexOf('--only');
-const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'e2e', 'scale'] : argv[onlyIndex + 1]!.split(',');
+const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'db', 'dedup', 'e2e', 'scale'] : argv[onlyIndex + 1]!.split(',');
 const quick = argv.includes('--quick');
 const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -44,6 +44,10 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
   db: async () => {
     const { runDbBench } = await import('./db.js');
     return runDbBench({ databaseUrl });
+  },
+  dedup: async () => {
+    const { runDedupBench } = await import('./dedup.js');
+    return runDedupBench({ transportUrl, databaseUrl, ...(quick ? { casts: 1500 } : {}) });
   },
   e2e: async () => {
     const { runE2eBench } = await import('./e2e.js');

@@ -152,6 +152,8 @@ function missingDatabase(config: ServiceConfig): string {
 
 function validate(config: ServiceConfig, sources: ConfigSources): string[] {
   const problems: string[] = [];
+  if (!['local', 'database'].includes(config.rpcDuplicateStore)) problems.push(`rpc_duplicate_store must be local or database, got "${config.rpcDuplicateStore}"`);
+  if (!(config.rpcDuplicateRetention > 0)) problems.push(`rpc_duplicate_retention must be a positive number of seconds, got ${config.rpcDuplicateRetention}`);
   if (!['messagingv2', 'noop'].includes(config.notificationDriver)) problems.push(`notifications.driver must be messagingv2 or noop, got "${config.notificationDriver}"`);
   if (sources.runsApi !== false && !['noauth2', 'tokens', 'keystone'].includes(config.api.authStrategy)) problems.push(`api.auth_strategy must be noauth2, tokens or keystone, got "${config.api.authStrategy}"`);
   if (sources.runsApi !== false && config.api.authStrategy === 'keystone' && !config.identity.usersFile) problems.push('api.auth_strategy = keystone needs identity.users_file');

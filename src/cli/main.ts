@@ -73,6 +73,8 @@ function warnOnStderr(warning: string): void {
 async function serve(command: Command, services: ServiceName[], defaults: ServiceConfigInput, all = false): Promise<void> {
   const separate = services.length === 1;
   const { config, warnings } = configFor(command, defaults, { requireDatabase: separate ? 'bus' : 'never', runsApi: services.includes('api') || services.includes('ha-api') }, () => {});
+  // use_queue_manager names queues <host>:<processname>:<n>: one name per command, never a Python service's.
+  config.transportOptions = { processname: `novarpc-${command.name()}`, ...config.transportOptions };
   const format = (command.opts().logFormat as LogFormat | undefined) ?? defaultLogFormat(process.stdout);
   const logger = createLogger({ level: config.logLevel, base: { pid: process.pid }, format });
   for (const warning of warnings) logger.warn(warning);

@@ -109,6 +109,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', key: 'instance_build_timeout', kind: 'float', scopes: ['scheduler', 'compute'], help: 'Seconds before a build still running is set to ERROR; 0 = never. Default 600.', apply: top('instanceBuildTimeout') },
   { section: 'DEFAULT', key: 'default_availability_zone', kind: 'string', scopes: SVC, help: 'Availability zone of this host. Default nova.', apply: top('availabilityZone') },
   { section: 'DEFAULT', key: 'executor_thread_pool_size', kind: 'int', scopes: SVC, help: 'RPC handlers running at once per service. Default 64.', apply: top('executorPoolSize') },
+  { section: 'DEFAULT', key: 'rpc_duplicate_store', kind: 'string', scopes: SVC, help: 'local (each RPC server drops the repeats it saw itself) or database (the workers share their claims in [database] connection: a message sent again after a broker failover runs once even when its copies reach two servers; one INSERT per message). Default local.', apply: top('rpcDuplicateStore') },
+  { section: 'DEFAULT', key: 'rpc_duplicate_retention', kind: 'float', scopes: SVC, help: 'Seconds the database duplicate store keeps a claim. Default 3600.', apply: top('rpcDuplicateRetention') },
   { section: 'DEFAULT', key: 'log_level', kind: 'string', scopes: ['log'], help: 'trace, debug, info, warn, error or silent. Default info.', apply: top('logLevel') },
   {
     section: 'DEFAULT', key: 'debug', kind: 'bool', scopes: ['log'], help: 'Same as log_level = debug.',

@@ -8,6 +8,8 @@ export { parseTransportUrl, type ParsedTransportUrl, type BrokerHost } from './t
 export { Target, type TargetFields } from './target.js';
 export { RpcClient, type ClientOptions, type PrepareOptions, type ContextInput } from './client.js';
 export { RpcServer, type ServerOptions, type ServerStats } from './server.js';
+export { LocalDuplicateWindow, type ClaimOutcome, type DuplicateStore } from './duplicate-store.js';
+export { SqlDuplicateStore, CLAIMS_TABLE, type SqlDuplicateStoreOptions } from './sql-duplicate-store.js';
 export { resolveMethod, type Endpoint, type EndpointMethod } from './dispatcher.js';
 export { RequestContext, generateRequestId, formatPythonDatetime, type RequestContextFields, type ReadDeleted } from './context.js';
 export { Notifier, PRIORITIES, type NotifierOptions, type NotificationPriority } from './notifier.js';

@@ -16,7 +16,8 @@ import { ReplySender, type CallOutcome } from './reply-sender.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
 import { DeliveryRunner } from './util/delivery-runner.js';
-import { RecentCounts, RecentIds } from './util/recent-ids.js';
+import { RecentCounts } from './util/recent-ids.js';
+import { DuplicateGate, LocalDuplicateWindow, type DuplicateStore } from './duplicate-store.js';
 import { exceptionLabel, type DeadLetterReason, type InvocationInstruments } from './telemetry/metrics.js';
 import { failSpan } from './telemetry/tracing.js';
 import type { Span } from '@opentelemetry/api';
@@ -32,6 +33,11 @@ export interface ServerOptions {
   sendTracebacks?: boolean;
   /** How many recent `_unique_id`s are remembered to drop duplicates; default 1024. */
   duplicateWindow?: number;
+  /**
+   * Where `_unique_id`s are claimed; default this server's window (`duplicateWindow`).
+   * A shared store (SqlDuplicateStore) drops copies that reach different servers too.
+   */
+  duplicateStore?: DuplicateStore;
   /** Logger; default the transport's. */
   logger?: Logger;
 }
@@ -51,7 +57,7 @@ export class RpcServer {
   private readonly logger: Logger;
   private readonly runner: DeliveryRunner;
   private readonly replies: ReplySender;
-  private readonly recentIds: RecentIds;
+  private readonly duplicates: DuplicateGate;
   private readonly redeliveries = new RecentCounts(4096);
   private readonly maxConcurrency: number;
   private listener: Listener | undefined;
@@ -74,7 +80,7 @@ export class RpcServer {
     this.logger = (options.logger ?? transport.logger).child({ topic: this.target.topic, server: this.target.server });
     this.maxConcurrency = options.maxConcurrency ?? transport.options.executor_thread_pool_size;
     this.runner = new DeliveryRunner(this.maxConcurrency, (delivery) => this.process(delivery), this.logger);
-    this.recentIds = new RecentIds(options.duplicateWindow ?? 1024);
+    this.duplicates = new DuplicateGate(options.duplicateStore ?? new LocalDuplicateWindow(options.duplicateWindow ?? 1024), this.logger);
     this.replies = new ReplySender(
       transport.driver,
       {
@@ -109,10 +115,12 @@ export class RpcServer {
     this.listener = undefined;
     await listener.cancel();
     const requeued = this.runner.stop();
+    this.duplicates.stopWaiting();
     const drainSeconds = this.options.drainTimeout ?? 30;
     const drained = await this.runner.idle(drainSeconds * 1000);
     if (!drained) this.logger.warn({ stillRunning: this.runner.running, drainSeconds }, 'handlers still running at stop; their casts will be redelivered');
     await listener.close();
+    await this.duplicates.close();
     this.unwatchInFlight?.();
     this.unwatchInFlight = undefined;
     this.logger.info({ requeued, drained }, 'RPC server stopped');
@@ -141,11 +149,17 @@ export class RpcServer {
       await this.deadLetter(delivery, `delivered more than ${this.transport.options.max_delivery_attempts} times without being acknowledged`, 'max_delivery_attempts');
       return;
     }
-    if (request.uniqueId && !this.recentIds.add(request.uniqueId)) {
-      this.stats.duplicates += 1;
-      this.logger.info({ method: request.method, uniqueId: request.uniqueId }, 'duplicate message dropped');
-      delivery.ack();
-      return;
+    const uniqueId = request.uniqueId;
+    if (uniqueId) {
+      const admitted = this.duplicates.admit(uniqueId);
+      const admission = admitted instanceof Promise ? await admitted : admitted;
+      if (admission === 'requeue') return delivery.requeue();
+      if (admission === 'duplicate') {
+        this.stats.duplicates += 1;
+        this.logger.info({ method: request.method, uniqueId }, 'duplicate message dropped');
+        delivery.ack();
+        return;
+      }
     }
     const isCall = Boolean(request.msgId && request.replyQueue);
     if (isCall) delivery.ack();
@@ -159,6 +173,7 @@ export class RpcServer {
       if (isCall) this.runner.track(this.reply(request, outcome, span));
     } finally {
       span?.end();
+      if (uniqueId) this.duplicates.settled(uniqueId);
       if (!isCall) delivery.ack();
     }
   }

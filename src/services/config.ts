@@ -152,6 +152,14 @@ export interface ServiceConfig {
   /** RPC handlers running at once per service (`executor_thread_pool_size`). */
   executorPoolSize: number;
   /**
+   * Where RPC servers claim `_unique_id`s (`rpc_duplicate_store`): `local` (each server's
+   * last 1024 ids) or `database` (a table in `[database] connection` shared by every
+   * worker, so that a message sent again after a broker failover runs once in the cloud).
+   */
+  rpcDuplicateStore: 'local' | 'database';
+  /** Seconds the shared store keeps a claim (`rpc_duplicate_retention`). */
+  rpcDuplicateRetention: number;
+  /**
    * Transport options by their oslo.messaging names (from `[oslo_messaging_rabbit]`);
    * the transport URL's query wins over them.
    */
@@ -205,6 +213,8 @@ export function defaultServiceConfig(): ServiceConfig {
     notificationTopics: ['notifications'],
     notificationTransportUrl: '',
     executorPoolSize: 64,
+    rpcDuplicateStore: 'local',
+    rpcDuplicateRetention: 3600,
     transportOptions: {},
     logLevel: 'info',
     api: { listen: '127.0.0.1', port: 8774, authStrategy: 'noauth2', tokenFile: '', maxCount: 100, allowInsecureNoauth: false, busTimeout: 5, publicEndpoint: '' },

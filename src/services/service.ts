@@ -8,7 +8,7 @@
  */
 import type { Db, ServiceRow } from '../db/index.js';
 import { redactUrlPasswords, type Logger } from '../log/logger.js';
-import { RequestContext, RpcServer, type Endpoint, type Transport } from '../rpc/index.js';
+import { RequestContext, RpcServer, SqlDuplicateStore, type Endpoint, type Transport } from '../rpc/index.js';
 import type { ServiceConfig } from './config.js';
 import { HeartbeatReporter } from './heartbeats.js';
 
@@ -81,6 +81,7 @@ export class Service {
         logger: this.logger,
         drainTimeout: config.gracefulShutdownTimeout,
         maxConcurrency: config.executorPoolSize,
+        duplicateStore: config.rpcDuplicateStore === 'database' ? new SqlDuplicateStore(this.deps.db.knex, { retentionSeconds: config.rpcDuplicateRetention }) : undefined,
       });
       await this.rpcServer.start();
     }

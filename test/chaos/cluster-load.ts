@@ -4,8 +4,9 @@
  * loops, and a call loop noting when each call succeeded or failed.
  */
 import { Writable } from 'node:stream';
+import type { Knex } from 'knex';
 import { createLogger, type Logger } from '../../src/log/logger.js';
-import { getTransport, RequestContext, RpcClient, RpcError, RpcServer, type Transport } from '../../src/rpc/index.js';
+import { getTransport, RequestContext, RpcClient, RpcError, RpcServer, SqlDuplicateStore, type Transport } from '../../src/rpc/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const context = new RequestContext({ userId: 'chaos', projectId: 'chaos' });
@@ -49,13 +50,24 @@ export class ClusterLoad {
   /** How often each cast number was processed, across all servers. */
   readonly invocations = new Map<number, number>();
   readonly confirmed = new Set<number>();
-  readonly castFailures: Array<{ n: number; error: unknown }> = [];
-  readonly calls: Array<{ at: number; ok: boolean; error?: unknown }> = [];
+  /** Casts that failed, and how long after their send started. */
+  readonly castFailures: Array<{ n: number; error: unknown; elapsedMs: number }> = [];
+  /** Each call: when it started and ended, and how. */
+  readonly calls: Array<{ startedAt: number; at: number; ok: boolean; error?: unknown }> = [];
+  /** When each cast's send started, and when it was first processed. */
+  private readonly castSentAt = new Map<number, number>();
+  private readonly castProcessedAt = new Map<number, number>();
+  private readonly stores: SqlDuplicateStore[] = [];
   private calling = false;
   private callLoop: Promise<void> | undefined;
   private casting: Promise<unknown> | undefined;
 
-  constructor(readonly topic: string, readonly exchange: string) {}
+  /** With `claims`, the servers share duplicate claims through that database (SqlDuplicateStore). */
+  constructor(
+    readonly topic: string,
+    readonly exchange: string,
+    private readonly claims?: Knex,
+  ) {}
 
   /** Starts a server `name` whose transport lists the brokers in `url`'s order. */
   async startServer(name: string, url: string): Promise<RecordingServer> {
@@ -64,18 +76,26 @@ export class ClusterLoad {
     const transport = getTransport(url, { logger: logs.logger, options: { control_exchange: this.exchange } });
     this.transports.push(transport);
     const processedAt: number[] = [];
-    const server = new RpcServer(transport, { topic: this.topic, server: name }, [
+    const duplicateStore = this.claims ? new SqlDuplicateStore(this.claims) : undefined;
+    if (duplicateStore) this.stores.push(duplicateStore);
+    const server = new RpcServer(
+      transport,
+      { topic: this.topic, server: name },
+      [
       {
         methods: {
           record: (_ctx, args) => {
             const n = args.n as number;
             this.invocations.set(n, (this.invocations.get(n) ?? 0) + 1);
+            if (!this.castProcessedAt.has(n)) this.castProcessedAt.set(n, Date.now());
             processedAt.push(Date.now());
           },
           ping: () => 'pong',
         },
       },
-    ]);
+      ],
+      { duplicateStore },
+    );
     await server.start();
     return { name, server, logs, processedSince: (since) => processedAt.filter((at) => at > since).length };
   }
@@ -96,11 +116,13 @@ export class ClusterLoad {
       Array.from({ length: loops }, async () => {
         while (next < total) {
           const n = next++;
+          const sentAt = Date.now();
+          this.castSentAt.set(n, sentAt);
           try {
             await client.cast(context, 'record', { n });
             this.confirmed.add(n);
           } catch (error) {
-            this.castFailures.push({ n, error });
+            this.castFailures.push({ n, error, elapsedMs: Date.now() - sentAt });
           }
           await sleep(pauseMs);
         }
@@ -113,11 +135,12 @@ export class ClusterLoad {
     this.calling = true;
     this.callLoop = (async () => {
       while (this.calling) {
+        const startedAt = Date.now();
         try {
           await client.call(context, 'ping');
-          this.calls.push({ at: Date.now(), ok: true });
+          this.calls.push({ startedAt, at: Date.now(), ok: true });
         } catch (error) {
-          this.calls.push({ at: Date.now(), ok: false, error });
+          this.calls.push({ startedAt, at: Date.now(), ok: false, error });
           await sleep(50);
         }
       }
@@ -135,9 +158,28 @@ export class ClusterLoad {
     await this.callLoop;
   }
 
-  /** The first successful call that completed after `since`, if any. */
+  /** When the first call started after `since` succeeded, if one did. */
   firstCallOkAfter(since: number): number | undefined {
-    return this.calls.find((call) => call.ok && call.at > since)?.at;
+    return this.calls.find((call) => call.ok && call.startedAt > since)?.at;
+  }
+
+  /** When the first cast sent after `since` was processed, if one was. */
+  firstCastProcessedAfter(since: number): number | undefined {
+    let first: number | undefined;
+    for (const [n, sentAt] of this.castSentAt) {
+      const processedAt = this.castProcessedAt.get(n);
+      if (sentAt > since && processedAt !== undefined && (first === undefined || processedAt < first)) first = processedAt;
+    }
+    return first;
+  }
+
+  /**
+   * Seconds from `since` (a fault) until service was back: the earliest of the first call
+   * started after it succeeding and the first cast sent after it being processed.
+   */
+  recoverySince(since: number): number | undefined {
+    const times = [this.firstCallOkAfter(since), this.firstCastProcessedAfter(since)].filter((at) => at !== undefined);
+    return times.length === 0 ? undefined : (Math.min(...times) - since) / 1000;
   }
 
   /** Messages the client's publisher sent again (channel lost before the confirm, or nacked). */
@@ -183,5 +225,6 @@ export class ClusterLoad {
   async close(): Promise<void> {
     this.calling = false;
     await Promise.all(this.transports.map((transport) => transport.close().catch(() => {})));
+    await Promise.all(this.stores.map((store) => store.close().catch(() => {})));
   }
 }

@@ -5,7 +5,7 @@
  * `list_exchanges`). The expected values are written out from oslo's impl_rabbit.py,
  * not computed from novarpc's own topology code.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,6 +162,35 @@ describe('queue-manager counter and option combinations', () => {
     writeFileSync(file, `999999999:7:${start}`);
     expect(first.reply()).toBe('reply_node1:nova-compute:1');
     rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('never takes a name from a counter another live process group writes (two services, one processname)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'qmanager-'));
+    const options = resolveOptions({ use_queue_manager: true, hostname: 'node1', processname: 'nova-conductor' });
+    const file = join(directory, 'node1_nova-conductor_qmanager');
+    // Another service: a process group of its own (detached: it leads a new group), as a
+    // Python nova-conductor started by its own unit would be.
+    const other = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      writeFileSync(file, `${other.pid}:4:${start}`);
+      const namer = new QueueNamer(options, directory);
+      expect(() => namer.reply()).toThrow(InvalidTransportUrl);
+      expect(() => namer.reply()).toThrow(/process group \d+ \(still running\).*set a processname of their own/);
+      expect(readFileSync(file, 'utf8'), 'the other group keeps its counter').toBe(`${other.pid}:4:${start}`);
+      // Same pid, other start time: a reused pid, not the same service: starts over.
+      writeFileSync(file, `${other.pid}:4:${Number(start) + 1}`);
+      expect(namer.reply()).toBe('reply_node1:nova-conductor:1');
+      // Once that service is gone, its record is a stale one: a restart, counting from 1.
+      writeFileSync(file, `${other.pid}:4:${start}`);
+      other.kill('SIGKILL');
+      await new Promise((resolve) => other.once('exit', resolve));
+      expect(namer.fanout('conductor')).toBe('conductor_fanout_node1:nova-conductor:1');
+    } finally {
+      other.kill('SIGKILL');
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('refuses the combinations oslo refuses, and a delivery limit the dead-letter queue could not beat', () => {

@@ -8,13 +8,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { canConnect } from './net.js';
+import { canConnect, freePort } from './net.js';
 
 const run = promisify(execFile);
 
 /** Options for {@link ChaosBroker.start}. */
 export interface ChaosBrokerOptions {
-  /** AMQP port; default 5673 (the distribution port is port + 20000). */
+  /** AMQP port; default 5673 (the distribution port is port + 20000, or a free one above 45535). */
   port?: number;
   /** Also listen with TLS on this port, with a self-signed certificate. */
   tlsPort?: number;
@@ -35,9 +35,11 @@ export class ChaosBroker {
     return `rabbit://guest:guest@127.0.0.1:${this.port}/`;
   }
 
-  /** Starts the node and waits until it accepts connections (fails after 60 s). */
+  /** Starts the node and waits until it accepts connections (fails after 120 s). */
   static async start(options: ChaosBrokerOptions = {}): Promise<ChaosBroker> {
     const port = options.port ?? 5673;
+    // A free port from the ephemeral range plus 20000 is no port at all (over 65535).
+    const distPort = port + 20000 <= 65535 ? port + 20000 : await freePort();
     const nodeName = `chaos${port}@localhost`;
     const directory = mkdtempSync(join(tmpdir(), 'novarpc-chaos-'));
     chmodSync(directory, 0o777);
@@ -61,7 +63,7 @@ export class ChaosBroker {
       ...process.env,
       RABBITMQ_NODENAME: nodeName,
       RABBITMQ_NODE_PORT: String(port),
-      RABBITMQ_DIST_PORT: String(port + 20000),
+      RABBITMQ_DIST_PORT: String(distPort),
       RABBITMQ_MNESIA_BASE: join(directory, 'mnesia'),
       RABBITMQ_LOG_BASE: join(directory, 'log'),
       RABBITMQ_CONFIG_FILE: join(directory, 'rabbitmq'),
@@ -70,7 +72,12 @@ export class ChaosBroker {
     };
     const broker = new ChaosBroker(nodeName, port, directory, env, tls);
     await run('rabbitmq-server', ['-detached'], { env });
-    await broker.waitUntilListening(60_000);
+    try {
+      await broker.waitUntilListening(120_000); // a boot under load average 20+ can take over a minute
+    } catch (error) {
+      await broker.destroy(); // no half-started node or folder left behind
+      throw error;
+    }
     return broker;
   }
 

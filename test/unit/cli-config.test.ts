@@ -239,3 +239,12 @@ describe('nova.conf syntax, as oslo.config reads it', () => {
     ]);
   });
 });
+
+describe('rpc_duplicate_store', () => {
+  it('reads [DEFAULT] rpc_duplicate_store and rpc_duplicate_retention; local by default; a bad value is reported', () => {
+    expect(loadConfig({ iniText: '[DEFAULT]\nhost = h\n' }).config.rpcDuplicateStore).toBe('local');
+    const { config } = loadConfig({ iniText: '[DEFAULT]\nrpc_duplicate_store = database\nrpc_duplicate_retention = 600\n' });
+    expect(config).toMatchObject({ rpcDuplicateStore: 'database', rpcDuplicateRetention: 600 });
+    expect(() => loadConfig({ iniText: '[DEFAULT]\nrpc_duplicate_store = redis\n' })).toThrow(/rpc_duplicate_store must be local or database, got "redis"/);
+  });
+});
