@@ -2,11 +2,12 @@
  * `npm run bench`: runs the benchmark sections against the local RabbitMQ and
  * MariaDB (or NOVARPC_BENCH_TRANSPORT_URL / NOVARPC_BENCH_DATABASE_URL), prints a
  * table per section and, with `--json FILE`, writes the figures as JSON.
- * `--only rpc,rpc-telemetry,peers,peers-costs,db,dedup,e2e` picks sections (rpc-telemetry:
+ * `--only rpc,rpc-telemetry,peers,peers-costs,db,dedup,e2e,scale` picks sections (rpc-telemetry:
  * the overhead of metrics and of tracing, novarpc against novarpc; peers: novarpc against
  * moleculer, bare amqplib and Python oslo.messaging; peers-costs: what each broker
- * guarantee costs, bare amqplib with one feature added at a time); `--quick` runs small
- * sizes (a smoke run).
+ * guarantee costs, bare amqplib with one feature added at a time; scale: a 1,000-host
+ * cell against a 2-host one, which needs rabbitmqctl on this machine); `--quick` runs
+ * small sizes (a smoke run).
  * `npm run bench` compiles sources and benchmarks with tsc first and runs plain node,
  * so what is measured is the library as it is deployed, not a development transpile.
  */
@@ -18,7 +19,7 @@ const argv = process.argv.slice(2);
 const jsonIndex = argv.indexOf('--json');
 const jsonFile = jsonIndex === -1 ? undefined : argv[jsonIndex + 1];
 const onlyIndex = argv.indexOf('--only');
-const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'peers', 'peers-costs', 'db', 'dedup', 'e2e'] : argv[onlyIndex + 1]!.split(',');
+const only = onlyIndex === -1 ? ['rpc', 'rpc-telemetry', 'peers', 'peers-costs', 'db', 'dedup', 'e2e', 'scale'] : argv[onlyIndex + 1]!.split(',');
 const quick = argv.includes('--quick');
 const transportUrl = process.env.NOVARPC_BENCH_TRANSPORT_URL ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 const databaseUrl = process.env.NOVARPC_BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -65,7 +66,18 @@ const SECTIONS: Record<string, () => Promise<BenchSection | BenchSection[]>> = {
     const { runE2eBench } = await import('./e2e.js');
     return runE2eBench({ transportUrl, databaseUrl, ...(quick ? { servers: 400, concurrency: 50, rounds: 2 } : {}) });
   },
+  scale: async () => {
+    const { runScaleBench } = await import('./scale.js');
+    // NOVARPC_BENCH_SCALE_HOSTS / _SERVERS override the sizes (e.g. fewer servers on a loaded machine).
+    const sizes = quick ? { hosts: 100, computeProcesses: 2, servers: 200, concurrency: 50 } : {};
+    const fromEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+    return runScaleBench({ transportUrl, databaseUrl, ...sizes, ...definedOnly({ hosts: fromEnv('NOVARPC_BENCH_SCALE_HOSTS'), servers: fromEnv('NOVARPC_BENCH_SCALE_SERVERS') }) });
+  },
 };
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 function printSection(section: BenchSection): void {
   console.log(`\n## ${section.title}\n`);

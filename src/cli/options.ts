@@ -5,6 +5,7 @@
  */
 import { DEFAULT_TOPICS, type ServiceConfigInput } from '../services/config.js';
 import { osloRabbitOptions } from './oslo-options.js';
+import { expandHostList } from '../services/compute/host-list.js';
 
 /** How a value is read. */
 export type OptionKind = 'string' | 'int' | 'float' | 'bool' | 'list';
@@ -84,6 +85,16 @@ const HOST: readonly OptionScope[] = ['service', 'check'];
 /** The settings, in `--help` order. */
 export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', key: 'host', kind: 'string', scopes: HOST, help: 'Name of this host (compute host name, services table). Default: the machine hostname.', apply: top('host') },
+  {
+    section: 'DEFAULT',
+    key: 'compute_hosts',
+    kind: 'list',
+    scopes: ['compute'],
+    help: 'Run a compute service for each of these hosts in this one process (one broker connection, one database pool, one heartbeat statement); names or ranges like cell1-c[001-250]. Default: host alone.',
+    apply: (config: ServiceConfigInput, value: string[]) => {
+      config.computeHosts = expandHostList(value);
+    },
+  },
   { section: 'DEFAULT', key: 'transport_url', kind: 'string', scopes: ['bus'], help: 'Message bus: rabbit://user:pass@host:5672/vhost or memory://. Default memory://.', apply: top('transportUrl') },
   { section: 'DEFAULT', key: 'control_exchange', kind: 'string', scopes: ['bus'], help: 'Exchange of every RPC. Default nova.', apply: top('controlExchange') },
   { section: 'DEFAULT', key: 'scheduler_topic', kind: 'string', scopes: ['api', 'scheduler', 'compute'], help: `RPC topic of the scheduler. Default ${DEFAULT_TOPICS.scheduler}.`, apply: topic('scheduler') },

@@ -72,8 +72,11 @@ export async function upsertComputeNode(
 ): Promise<ComputeNodeRow> {
   return withTransaction(session, async (tx) => {
     const now = utcNow();
-    const query = modelQuery(tx, ctx, 'compute_nodes').where('host', report.host);
-    const existing: { id: number } | undefined = await (tx.dialect === 'mysql' ? query.forUpdate() : query).first('id');
+    // A plain read, then an update by id or an insert. Not a locking read: on a host's
+    // first start its row is missing, a locking read then takes a gap lock, and hosts
+    // starting together (a process of 250) deadlock on each other's inserts. Only the
+    // host itself reports its node, and the update sets absolute capacity figures.
+    const existing: { id: number } | undefined = await modelQuery(tx, ctx, 'compute_nodes').where('host', report.host).first('id');
     if (existing) {
       await table(tx, 'compute_nodes').where('id', existing.id).update({ ...report, updated_at: now });
     } else {

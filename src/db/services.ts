@@ -139,6 +139,21 @@ export async function recordServiceHeartbeat(
   return getService(session, ctx, id);
 }
 
+/**
+ * Records one heartbeat for each of `ids` in a single statement (the services of one
+ * process: a process hosting 250 compute hosts writes one UPDATE per report_interval,
+ * not 250 UPDATEs and 250 reads). Returns how many rows it updated; a deleted service
+ * is simply not counted.
+ */
+export async function recordServiceHeartbeats(session: DbSession, ctx: DbContext, ids: readonly number[], now: Date = utcNow()): Promise<number> {
+  if (ids.length === 0) return 0;
+  return retryOnDeadlock(session, () =>
+    modelQuery(session, ctx, 'services')
+      .whereIn('id', [...ids])
+      .update({ report_count: session.knex.raw('?? + 1', ['report_count']), updated_at: now, last_seen_up: now }),
+  );
+}
+
 /** Soft-deletes a service (`nova service-delete`). */
 export async function destroyService(session: DbSession, ctx: DbContext, id: number): Promise<void> {
   const updated = await modelQuery(session, ctx, 'services').where('id', id).update(softDeleteChanges(session, utcNow()));
@@ -170,5 +185,6 @@ export const serviceFunctions = {
   list: listServices,
   update: updateService,
   heartbeat: recordServiceHeartbeat,
+  heartbeatMany: recordServiceHeartbeats,
   destroy: destroyService,
 };

@@ -118,6 +118,12 @@ export const DEFAULT_TOPICS: Readonly<ServiceTopics & { haEngine: string }> = Ob
 export interface ServiceConfig {
   /** This host's name (`host`), e.g. compute1. */
   host: string;
+  /**
+   * Compute hosts this process runs (`compute_hosts`, ranges expanded), each a compute
+   * service of its own on one shared transport connection and database pool; empty =
+   * `host` alone.
+   */
+  computeHosts: string[];
   /** oslo transport URL (`transport_url`): `rabbit://user:pass@host:5672/` or `memory://`. */
   transportUrl: string;
   /** Topics of the services (`scheduler_topic`, `compute_topic`, `network_topic`). */
@@ -200,6 +206,7 @@ export type ServiceConfigInput = Partial<Omit<ServiceConfig, 'api' | 'fakeDriver
 export function defaultServiceConfig(): ServiceConfig {
   return {
     host: hostname(),
+    computeHosts: [],
     transportUrl: 'memory://',
     topics: { scheduler: DEFAULT_TOPICS.scheduler, compute: DEFAULT_TOPICS.compute, network: DEFAULT_TOPICS.network },
     controlExchange: 'nova',

@@ -15,6 +15,7 @@ import { HostMonitorManager } from './ha/monitor/hostmonitor.js';
 import type { ServiceConfig } from './config.js';
 import { NetworkManager } from './network/manager.js';
 import { SchedulerManager } from './scheduler/manager.js';
+import { HeartbeatReporter } from './heartbeats.js';
 import { Service, type Manager } from './service.js';
 import { startTelemetry, type Telemetry } from './telemetry/runtime-telemetry.js';
 
@@ -29,7 +30,7 @@ export interface LaunchOptions {
   config: ServiceConfig;
   services: readonly ServiceName[];
   logger: Logger;
-  /** Host names of the computes to run here; default `[config.host]`. */
+  /** Host names of the computes to run here; default `config.computeHosts`, or `[config.host]` when that is empty. */
   computeHosts?: readonly string[];
   /** For `memory://`: the bus to join (tests run several "processes" on one bus). */
   bus?: MemoryBus;
@@ -47,6 +48,8 @@ export interface Runtime {
   readonly haApiUrl: string | undefined;
   /** The compute managers running here, by host. */
   readonly computes: ReadonlyMap<string, ComputeManager>;
+  /** The process's batched heartbeats (one statement per report_interval). */
+  readonly heartbeats: HeartbeatReporter;
   /** The process's metrics registry and `/metrics` URL, when `[metrics] listen_port` is set. */
   readonly telemetry: Telemetry;
   /** Stops every service (in-flight work bounded by graceful_shutdown_timeout), then the pools. */
@@ -83,9 +86,11 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   const computes = new Map<string, ComputeManager>();
   let api: ApiManager | undefined;
   let haApi: HaApiManager | undefined;
+  // One heartbeat statement per report_interval for all the services of this process.
+  const heartbeats = new HeartbeatReporter({ db, logger, intervalSeconds: config.reportInterval });
   const add = (name: string, host: string, manager: Manager) => {
     const serviceLogger = logger.child({ service: name, host });
-    services.push(new Service({ manager, config: { ...config, host }, transport, db, logger: serviceLogger }));
+    services.push(new Service({ manager, config: { ...config, host }, transport, db, logger: serviceLogger, heartbeats }));
   };
   const deps = (host: string, name: string) => ({ db, transport, config: { ...config, host }, logger: logger.child({ service: name, host }) });
   const order: ServiceName[] = ['network', 'scheduler', 'compute', 'api', 'ha-engine', 'ha-api', 'hostmonitor'];
@@ -93,7 +98,8 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
     if (name === 'network') add(name, config.host, new NetworkManager({ ...deps(config.host, name), topic: config.topics.network }));
     if (name === 'scheduler') add(name, config.host, new SchedulerManager(deps(config.host, name)));
     if (name === 'compute') {
-      for (const host of options.computeHosts ?? [config.host]) {
+      const hosts = options.computeHosts ?? (config.computeHosts.length > 0 ? config.computeHosts : [config.host]);
+      for (const host of hosts) {
         const manager = new ComputeManager({ ...deps(host, name), notificationTransport });
         computes.set(host, manager);
         add(name, host, manager);
@@ -118,12 +124,37 @@ export async function launch(options: LaunchOptions): Promise<Runtime> {
   };
   try {
     await telemetry.start({ db, transport, logger, servesApi: api !== undefined });
-    for (const service of services) await service.start();
+    await startInOrder(services);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, services, transport, db, apiUrl: api?.url, haApiUrl: haApi?.url, computes, telemetry, stop };
+  return { config, services, transport, db, apiUrl: api?.url, haApiUrl: haApi?.url, computes, heartbeats, telemetry, stop };
+}
+
+/** Compute services started at once (a process of 250 hosts starts in seconds, not minutes). */
+const COMPUTE_START_CONCURRENCY = 16;
+
+/**
+ * Starts the services in order; consecutive compute services (one per host of
+ * `compute_hosts`) start COMPUTE_START_CONCURRENCY at a time, since each waits mostly
+ * on the broker and the database. The first failure rejects.
+ */
+async function startInOrder(services: readonly Service[]): Promise<void> {
+  for (let i = 0; i < services.length; ) {
+    if (services[i]!.manager.binary !== 'nova-compute') {
+      await services[i++]!.start();
+      continue;
+    }
+    const computes: Service[] = [];
+    while (i < services.length && services[i]!.manager.binary === 'nova-compute') computes.push(services[i++]!);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(COMPUTE_START_CONCURRENCY, computes.length) }, async () => {
+        while (next < computes.length) await computes[next++]!.start();
+      }),
+    );
+  }
 }
 
 /** The transport of a config: its URL, control exchange and call timeout. */

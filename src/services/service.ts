@@ -2,13 +2,15 @@
  * The service host (Nova's `nova.service.Service`): binds a manager to its topic
  * (`<topic>`, `<topic>.<host>` and the fanout queue, through one RpcServer), registers
  * the service in the `services` table, reports its state every `report_interval`
- * (report_count, updated_at), runs the manager's periodic tasks, and stops gracefully:
+ * (report_count, updated_at; batched with the process's other services, see
+ * heartbeats.ts), runs the manager's periodic tasks, and stops gracefully:
  * stop consuming, finish in-flight work within `graceful_shutdown_timeout`, stop timers.
  */
 import type { Db, ServiceRow } from '../db/index.js';
 import { redactUrlPasswords, type Logger } from '../log/logger.js';
 import { RequestContext, RpcServer, SqlDuplicateStore, type Endpoint, type Transport } from '../rpc/index.js';
 import type { ServiceConfig } from './config.js';
+import { HeartbeatReporter } from './heartbeats.js';
 
 /** A task a manager wants run every `intervalSeconds`. */
 export interface PeriodicTask {
@@ -41,6 +43,8 @@ export interface ServiceDeps {
   transport: Transport;
   db: Db;
   logger: Logger;
+  /** The process's batched heartbeats; default: one of the service's own. */
+  heartbeats?: HeartbeatReporter;
 }
 
 /** One running service: RPC server, heartbeat and periodic tasks. */
@@ -52,13 +56,15 @@ export class Service {
   private running = new Set<Promise<void>>();
   private serviceRow: ServiceRow | undefined;
   private stopping = false;
+  private readonly heartbeats: HeartbeatReporter;
 
   constructor(private readonly deps: ServiceDeps) {
     this.manager = deps.manager;
     this.logger = deps.logger;
+    this.heartbeats = deps.heartbeats ?? new HeartbeatReporter({ db: deps.db, logger: deps.logger, intervalSeconds: deps.config.reportInterval });
   }
 
-  /** The service's row, once registered. */
+  /** The service's row as registered (heartbeats are not read back). */
   get row(): ServiceRow | undefined {
     return this.serviceRow;
   }
@@ -79,8 +85,7 @@ export class Service {
       });
       await this.rpcServer.start();
     }
-    await this.reportState();
-    this.every(config.reportInterval, () => this.reportState());
+    await this.heartbeats.join(this.serviceRow.id);
     for (const task of manager.periodicTasks?.() ?? []) {
       if (task.runImmediately) this.runTask(task);
       this.every(task.intervalSeconds, () => this.runTask(task));
@@ -94,21 +99,12 @@ export class Service {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    if (this.serviceRow) this.heartbeats.leave(this.serviceRow.id);
     await this.rpcServer?.stop();
     const bound = this.deps.config.gracefulShutdownTimeout * 1000;
     await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, bound).unref())]);
     await this.deps.manager.cleanup?.();
     this.logger.info({ binary: this.manager.binary }, 'service stopped');
-  }
-
-  /** Records one heartbeat; a database outage is logged, never fatal. */
-  async reportState(): Promise<void> {
-    if (!this.serviceRow) return;
-    try {
-      this.serviceRow = await this.deps.db.services.heartbeat(RequestContext.admin(), this.serviceRow.id);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not report service state; will retry');
-    }
   }
 
   /** Finds or creates the service row; retries while the database is unreachable or not migrated yet. */

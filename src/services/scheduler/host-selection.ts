@@ -74,6 +74,24 @@ const FILTERS: readonly Filter[] = [
   (host, request) => (host.freeVcpus >= request.vcpus ? null : `${host.freeVcpus} vCPUs free, ${request.vcpus} needed`),
 ];
 
+/** Whether `host` passes every filter (the allocation-free form of {@link selectHosts}'s test). */
+export function passes(host: HostState, request: ResourceRequest): boolean {
+  return (
+    host.up &&
+    !host.disabled &&
+    !(request.ignoreHosts?.includes(host.host) ?? false) &&
+    (!request.availabilityZone || request.availabilityZone === host.availabilityZone) &&
+    host.freeRamMb >= request.memoryMb &&
+    host.freeDiskGb >= request.diskGb &&
+    host.freeVcpus >= request.vcpus
+  );
+}
+
+/** Whether `a` ranks before `b` (more free RAM; ties by name), as selectHosts orders them. */
+export function ranksBefore(a: HostState, b: HostState): boolean {
+  return a.freeRamMb > b.freeRamMb || (a.freeRamMb === b.freeRamMb && a.host < b.host);
+}
+
 /** Hosts that can take the request, best first. */
 export function selectHosts(hosts: readonly HostState[], request: ResourceRequest): Selection {
   const passed: HostState[] = [];
@@ -83,6 +101,6 @@ export function selectHosts(hosts: readonly HostState[], request: ResourceReques
     if (reason) rejected.push({ host: host.host, reason });
     else passed.push(host);
   }
-  passed.sort((a, b) => b.freeRamMb - a.freeRamMb || a.host.localeCompare(b.host));
+  passed.sort((a, b) => (ranksBefore(a, b) ? -1 : ranksBefore(b, a) ? 1 : 0));
   return { hosts: passed, rejected };
 }

@@ -3,11 +3,16 @@
  * at most once a second, minus the claims in flight, and updated from each claim's
  * result. Concurrent requests therefore see each other's choices and spread over hosts
  * instead of all picking the same "most free" one.
+ *
+ * Under load no decision waits for that read: a view older than the TTL (but younger
+ * than twice it) is still used while the next read runs in the background, and
+ * a decision is one pass over the hosts in memory (no copy, no sort), so at 1,000 hosts
+ * choosing costs well under a millisecond and the claim's transaction is the only I/O.
  */
 import { isDbError, type ComputeNodeRow, type Db } from '../../db/index.js';
 import type { InstancePlacement } from '../../db/compute-nodes.js';
 import type { RequestContext } from '../../rpc/index.js';
-import { hostStates, selectHosts, type HostState, type ResourceRequest, type Selection } from './host-selection.js';
+import { hostStates, passes, ranksBefore, selectHosts, type HostState, type ResourceRequest, type Selection } from './host-selection.js';
 
 /** The instance a claim places on its host, in the claim's own statement (see computeNodes.claimForInstance). */
 export type Placement = InstancePlacement;
@@ -44,16 +49,39 @@ export class HostStateCache {
     context: RequestContext,
     request: ResourceRequest,
     place?: Placement,
-  ): Promise<{ host: string | undefined; rejected: Selection['rejected'] }> {
+  ): Promise<{ host: string | undefined; rejected: Selection['rejected']; choiceMs: number }> {
     const states = await this.fresh(context);
     const refused: string[] = [];
+    let choiceMs = 0;
     for (;;) {
-      const { hosts, rejected } = selectHosts(this.adjusted(states), { ...request, ignoreHosts: [...(request.ignoreHosts ?? []), ...refused] });
-      const best = hosts[0];
-      if (!best) return { host: undefined, rejected };
-      if (await this.claim(context, best.host, request, place)) return { host: best.host, rejected };
-      refused.push(best.host);
+      const started = performance.now();
+      const filtered = { ...request, ignoreHosts: [...(request.ignoreHosts ?? []), ...refused] };
+      const best = this.best(states, filtered);
+      // Why every host was turned down is worked out only when none fits (for the log).
+      const rejected = best ? [] : selectHosts(this.adjusted(states), filtered).rejected;
+      choiceMs += performance.now() - started;
+      if (!best) return { host: undefined, rejected, choiceMs };
+      if (await this.claim(context, best, request, place)) return { host: best, rejected, choiceMs };
+      refused.push(best);
     }
+  }
+
+  /** The best host for the request, net of claims in flight: one pass, no copies. */
+  private best(states: Map<string, HostState>, request: ResourceRequest): string | undefined {
+    let best: HostState | undefined;
+    const scratch: HostState = { host: '', availabilityZone: '', up: false, disabled: false, freeRamMb: 0, freeDiskGb: 0, freeVcpus: 0 };
+    for (const state of states.values()) {
+      const pending = this.pending.get(state.host);
+      Object.assign(scratch, state);
+      if (pending) {
+        scratch.freeRamMb -= pending.memoryMb;
+        scratch.freeDiskGb -= pending.diskGb;
+        scratch.freeVcpus -= pending.vcpus;
+      }
+      if (!passes(scratch, request)) continue;
+      if (!best || ranksBefore(scratch, best)) best = { ...scratch };
+    }
+    return best?.host;
   }
 
   private adjusted(states: Map<string, HostState>): HostState[] {
@@ -109,11 +137,17 @@ export class HostStateCache {
     this.updateFromNode(node);
   }
 
+  /** The current view; one just past its TTL is returned as it is while a fresh one loads. */
   private async fresh(context?: RequestContext): Promise<Map<string, HostState>> {
-    if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache.states;
+    const cached = this.cache;
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.states;
     this.refreshing ??= this.load(context).finally(() => {
       this.refreshing = undefined;
     });
+    if (cached && Date.now() - cached.at < 2 * this.ttlMs) {
+      this.refreshing.catch(() => undefined); // the next decision retries; this one uses what it has
+      return cached.states;
+    }
     return this.refreshing;
   }
 

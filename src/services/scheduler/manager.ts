@@ -113,9 +113,12 @@ export class SchedulerManager implements Manager {
     // meanwhile (no longer building/scheduling) takes no claim.
     const place = { uuid: instanceId, expectedTaskState: TaskState.SCHEDULING, expectedVmState: VmState.BUILDING };
     let host: string | undefined;
+    let timing = { choice_ms: 0, decision_ms: 0 };
     try {
+      const started = performance.now();
       const claimed = await this.timeDecision(() => this.hosts.claimBest(admin, request, place), (result) => (result.host ? 'host_chosen' : 'no_valid_host'));
       host = claimed.host;
+      timing = { choice_ms: round3(claimed.choiceMs), decision_ms: round3(performance.now() - started) };
       if (!host) log.warn({ rejected: claimed.rejected, request: { memory_mb: request.memoryMb, disk_gb: request.diskGb, vcpus: request.vcpus } }, 'no valid host');
     } catch (error) {
       if (!(isDbError(error, 'UnexpectedTaskState') || isDbError(error, 'InstanceNotFound'))) throw error;
@@ -128,13 +131,17 @@ export class SchedulerManager implements Manager {
       return;
     }
     const nextProperties = { ...properties, retry: { num_attempts: attempt, hosts: [...retry.hosts, host], exc: retry.exc ?? null } };
-    log.info({ chosen_host: host, attempt, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
+    log.info({ chosen_host: host, attempt, ...timing, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING }, `scheduled on ${host}; casting run_instance to compute.${host}`);
     await this.compute.prepare({ server: host }).run_instance(ctx, { instance_id: instanceId, request_spec: spec, filter_properties: nextProperties });
   }
 
   private log(ctx: RequestContext): Logger {
     return this.deps.logger.child({ request_id: ctx.requestId });
   }
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** The resources and constraints of a request. */

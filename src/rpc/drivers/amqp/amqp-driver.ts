@@ -1,7 +1,8 @@
 /**
  * The RabbitMQ driver (amqplib): a publishing connection with a pool of confirm
- * channels, one listening connection per server / notification listener, and one
- * reply-queue connection per process, as oslo.messaging does.
+ * channels, one listening connection shared by the transport's RPC servers (a channel
+ * each: a process hosting 250 compute hosts holds one listening connection, not 250),
+ * one per notification listener, and one reply-queue connection per process.
  */
 import type { Channel, ConfirmChannel } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
@@ -34,6 +35,8 @@ export class AmqpDriver implements Driver {
   private readonly publisher: Publisher;
   private readonly connections = new Set<BrokerConnection>();
   private readonly consumers = new Set<Consumer>();
+  /** The listening connection of the RPC servers, and how many use it. */
+  private rpcListen: { connection: BrokerConnection; users: number } | undefined;
   private replyQueue: Promise<string> | undefined;
   private readonly declarationCache = new Map<string, readonly Declaration[]>();
   private readonly names: QueueNamer;
@@ -112,6 +115,7 @@ export class AmqpDriver implements Driver {
     const layout = rpcServerLayout(this.options, spec.exchange, spec.topic, spec.server, () => this.names.unique());
     const { workQueues, fanoutQueue } = layout;
     return this.startConsumer(`listen:${workQueues[1]}`, spec.prefetch, handler, {
+      shared: true,
       streams: new Set(layout.fanoutIsStream ? [fanoutQueue] : []),
       setup: async (channel) => {
         await this.declareControlExchange(channel, layout.exchange);
@@ -195,11 +199,29 @@ export class AmqpDriver implements Driver {
     purpose: string,
     prefetch: number,
     handler: DeliveryHandler,
-    hooks: { setup: (channel: Channel) => Promise<string[]>; onClose?: (channel: Channel) => Promise<void>; streams?: ReadonlySet<string> },
+    hooks: {
+      setup: (channel: Channel) => Promise<string[]>;
+      onClose?: (channel: Channel) => Promise<void>;
+      streams?: ReadonlySet<string>;
+      /** Ride on the RPC servers' shared listening connection (named after its first user). */
+      shared?: boolean;
+    },
   ): Promise<Listener> {
-    const connection = this.newConnection(purpose);
+    const connection = hooks.shared ? this.acquireRpcListenConnection(purpose) : this.newConnection(purpose);
+    const release = async () => {
+      if (!hooks.shared) {
+        this.connections.delete(connection);
+        return;
+      }
+      const shared = this.rpcListen;
+      if (!shared || shared.connection !== connection || --shared.users > 0) return;
+      this.rpcListen = undefined;
+      this.connections.delete(connection);
+      await connection.close();
+    };
     const consumer = new Consumer({
       connection,
+      sharedConnection: hooks.shared,
       prefetch,
       handler,
       setup: hooks.setup,
@@ -214,7 +236,7 @@ export class AmqpDriver implements Driver {
       await consumer.start();
     } catch (error) {
       await consumer.close().catch(() => {});
-      this.connections.delete(connection);
+      await release();
       throw error;
     }
     this.consumers.add(consumer);
@@ -223,9 +245,20 @@ export class AmqpDriver implements Driver {
       close: async () => {
         this.consumers.delete(consumer);
         await consumer.close();
-        this.connections.delete(connection);
+        await release();
       },
     };
+  }
+
+  /** The shared listening connection of the RPC servers, opened by the first one. */
+  private acquireRpcListenConnection(purpose: string): BrokerConnection {
+    if (!this.rpcListen) {
+      const connection = this.newConnection(purpose);
+      connection.setMaxListeners(0); // a listener pair per server using it
+      this.rpcListen = { connection, users: 0 };
+    }
+    this.rpcListen.users += 1;
+    return this.rpcListen.connection;
   }
 
   /**

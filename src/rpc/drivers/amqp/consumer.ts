@@ -1,7 +1,8 @@
 /**
- * A consumer on a listening connection of its own. `setup` declares its topology and
- * names the queues to consume; after a connection loss or a broker-side cancel it is
- * run again on a new channel, so servers and the reply queue recover by themselves.
+ * A consumer on a channel of its own, on a listening connection of its own or shared
+ * with other consumers (`sharedConnection`). `setup` declares its topology and names
+ * the queues to consume; after a connection loss or a broker-side cancel it is run
+ * again on a new channel, so servers and the reply queue recover by themselves.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../log/logger.js';
@@ -41,6 +42,8 @@ export interface ConsumerParams {
    * Only for consumers that would ack on receipt anyway, like the reply queue.
    */
   autoAck?: boolean;
+  /** The connection is shared with other consumers: close() leaves it open. */
+  sharedConnection?: boolean;
 }
 
 /** A self-recovering consumer. */
@@ -54,16 +57,19 @@ export class Consumer {
   private restarting = false;
   private readonly offsets: StreamOffsets;
 
+  private readonly onConnected = (model: ChannelModel) => {
+    if (this.state === 'running') void this.restart(model);
+  };
+  private readonly onConnectionLost = (error: Error) => {
+    this.channel = undefined;
+    this.acks = undefined;
+    this.params.onLost?.(error);
+  };
+
   constructor(private readonly params: ConsumerParams) {
     this.offsets = new StreamOffsets(params.streams ?? new Set());
-    params.connection.on('connected', (model: ChannelModel) => {
-      if (this.state === 'running') void this.restart(model);
-    });
-    params.connection.on('lost', (error: Error) => {
-      this.channel = undefined;
-      this.acks = undefined;
-      params.onLost?.(error);
-    });
+    params.connection.on('connected', this.onConnected);
+    params.connection.on('lost', this.onConnectionLost);
   }
 
   /** Connects, declares and consumes; rejects with a clear error when the broker refuses. */
@@ -102,7 +108,9 @@ export class Consumer {
       await this.params.onClose?.(channel).catch((error: unknown) => this.params.logger.warn({ err: error }, 'cleanup at close failed'));
       await channel.close().catch(ignoredFailure(this.params.logger, 'closing a consumer channel that is already closed'));
     }
-    await this.params.connection.close();
+    this.params.connection.off('connected', this.onConnected);
+    this.params.connection.off('lost', this.onConnectionLost);
+    if (!this.params.sharedConnection) await this.params.connection.close();
   }
 
   private async open(model: ChannelModel): Promise<void> {
