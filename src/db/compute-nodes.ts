@@ -153,11 +153,15 @@ export async function claimComputeResourcesForInstance(
         for (const { resource, used } of RESOURCES) changes[`compute_nodes.${used}`] = session.knex.raw('?? + ?', [`compute_nodes.${used}`, amounts[resource]]);
         const query = table(session, 'instances')
           .join('compute_nodes', (join) => join.onVal('compute_nodes.host', host).andOnVal('compute_nodes.deleted', 0))
+          // The scheduler chooses from host states up to two seconds old: the service's
+          // disabled and forced_down flags are checked again here, as of this statement.
+          .whereNotExists(closedService(session, host))
           .where({ 'instances.uuid': instance.uuid, 'instances.deleted': 0, 'instances.task_state': instance.expectedTaskState, 'instances.vm_state': instance.expectedVmState });
         for (const { resource, used } of RESOURCES) query.whereRaw('?? + ? <= ??', [`compute_nodes.${used}`, amounts[resource], `compute_nodes.${resource}`]);
         return query.update(changes);
       })
     : await withTransaction(session, async (tx) => {
+        if ((await closedService(tx, host).first()) !== undefined) return 0;
         const placed = await table(tx, 'instances')
           .where({ uuid: instance.uuid, deleted: 0, task_state: instance.expectedTaskState, vm_state: instance.expectedVmState })
           .update({ host, updated_at: now });
@@ -173,6 +177,9 @@ export async function claimComputeResourcesForInstance(
   if (row.task_state !== instance.expectedTaskState || row.vm_state !== instance.expectedVmState) {
     throw new UnexpectedTaskStateError(instance.uuid, [instance.expectedTaskState], row.task_state);
   }
+  const service = await closedService(session, host).first('disabled', 'forced_down');
+  const serviceState = service === undefined ? undefined : service.forced_down ? 'forced down' : 'disabled';
+  if (serviceState) throw new ComputeResourcesUnavailableError(host, [], serviceState);
   throw new ComputeResourcesUnavailableError(host, shortfalls(await getComputeNode(session, ctx, host), amounts));
 }
 
@@ -201,6 +208,14 @@ export const computeNodeFunctions = {
   claimForInstance: claimComputeResourcesForInstance,
   release: releaseComputeResources,
 };
+
+/** The host's nova-compute service row when it is disabled or forced down (a query; no row when it takes instances). */
+function closedService(session: DbSession, host: string): Knex.QueryBuilder {
+  return table(session, 'services')
+    .select('services.id')
+    .where({ 'services.host': host, 'services.binary': 'nova-compute', 'services.deleted': 0 })
+    .andWhere((closed) => closed.where('services.disabled', true).orWhere('services.forced_down', true));
+}
 
 function subtractAtLeastZero(knex: Knex, column: string, amount: number): Knex.Raw {
   return knex.raw('case when ?? > ? then ?? - ? else 0 end', [column, amount, column, amount]);

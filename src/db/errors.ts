@@ -108,9 +108,14 @@ export class ComputeResourcesUnavailableError extends ConflictError {
   constructor(
     readonly host: string,
     readonly shortfalls: readonly ResourceShortfall[],
+    /** Why the host takes nothing at all (its service disabled or forced down), when that is the reason. */
+    readonly serviceState?: string,
   ) {
     const detail = shortfalls.map((s) => `${s.resource} requested ${s.requested}, free ${s.free}`).join('; ');
-    super('ComputeResourcesUnavailable', `Insufficient compute resources on host ${host}: ${detail || 'claim refused'}.`);
+    super(
+      'ComputeResourcesUnavailable',
+      serviceState ? `Host ${host} takes no new instances: its nova-compute service is ${serviceState}.` : `Insufficient compute resources on host ${host}: ${detail || 'claim refused'}.`,
+    );
   }
 }
 

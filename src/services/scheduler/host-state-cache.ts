@@ -50,16 +50,22 @@ export class HostStateCache {
     request: ResourceRequest,
     place?: Placement,
   ): Promise<{ host: string | undefined; rejected: Selection['rejected']; choiceMs: number }> {
-    const states = await this.fresh(context);
+    let states = await this.fresh(context);
     const refused: string[] = [];
     let choiceMs = 0;
     for (;;) {
       const started = performance.now();
       const filtered = { ...request, ignoreHosts: [...(request.ignoreHosts ?? []), ...refused] };
       const best = this.best(states, filtered);
+      choiceMs += performance.now() - started;
+      // A view past its TTL may choose, but "no valid host" is only said from a current
+      // one: a host enabled or brought back meanwhile must not fail the build.
+      if (!best && !this.isCurrent(states)) {
+        states = await this.current(context);
+        continue;
+      }
       // Why every host was turned down is worked out only when none fits (for the log).
       const rejected = best ? [] : selectHosts(this.adjusted(states), filtered).rejected;
-      choiceMs += performance.now() - started;
       if (!best) return { host: undefined, rejected, choiceMs };
       if (await this.claim(context, best, request, place)) return { host: best, rejected, choiceMs };
       refused.push(best);
@@ -148,6 +154,22 @@ export class HostStateCache {
       this.refreshing.catch(() => undefined); // the next decision retries; this one uses what it has
       return cached.states;
     }
+    return this.refreshing;
+  }
+
+  /** True when `states` is the cached view and younger than the TTL. */
+  private isCurrent(states: Map<string, HostState>): boolean {
+    const cached = this.cache;
+    return cached !== undefined && cached.states === states && Date.now() - cached.at < this.ttlMs;
+  }
+
+  /** A view younger than the TTL: the cached one, or the read in flight, or a new read. */
+  private async current(context?: RequestContext): Promise<Map<string, HostState>> {
+    const cached = this.cache;
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.states;
+    this.refreshing ??= this.load(context).finally(() => {
+      this.refreshing = undefined;
+    });
     return this.refreshing;
   }
 

@@ -121,6 +121,29 @@ export function hostSuite(fixture: DbFixture): void {
       expect(await db.computeNodes.get(ctx, host)).toMatchObject({ memory_mb_used: 1024, running_vms: 1 });
     });
 
+    it('claim for an instance refuses a host whose service is disabled or forced down at the time of the claim', async () => {
+      const { db } = fixture;
+      const host = uniqueName('compute');
+      await db.computeNodes.upsert(ctx, { host, vcpus: 8, memory_mb: 4096, local_gb: 100 });
+      const service = await db.services.create(ctx, { host, binary: 'nova-compute', topic: 'compute' });
+      const amounts = { memory_mb: 512, vcpus: 1, local_gb: 1 };
+      const place = (uuid: string) => ({ uuid, expectedTaskState: 'scheduling', expectedVmState: 'building' });
+      const waiting = () => db.instances.create(ctx, { display_name: uniqueName('gated'), project_id: 'p' });
+
+      for (const [changes, state] of [[{ disabled: true }, 'disabled'], [{ disabled: false, forced_down: true }, 'forced down']] as const) {
+        await db.services.update(ctx, service.id, changes);
+        const instance = await waiting();
+        const refused = await db.computeNodes.claimForInstance(ctx, host, amounts, place(instance.uuid)).catch((e: unknown) => e);
+        expect(refused).toMatchObject({ code: 'ComputeResourcesUnavailable', serviceState: state });
+        expect((await db.instances.get(ctx, instance.uuid)).host).toBeNull();
+      }
+      expect(await db.computeNodes.get(ctx, host)).toMatchObject({ memory_mb_used: 0, running_vms: 0 });
+      await db.services.update(ctx, service.id, { forced_down: false });
+      const placed = await waiting();
+      await db.computeNodes.claimForInstance(ctx, host, amounts, place(placed.uuid));
+      expect((await db.instances.get(ctx, placed.uuid)).host).toBe(host);
+    });
+
     it('claim for instances concurrently: as many as fit get a host, the others none, never over-committed', async () => {
       const { db } = fixture;
       const host = uniqueName('compute');
