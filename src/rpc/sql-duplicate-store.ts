@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { Logger } from '../log/logger.js';
 import type { ClaimOutcome, DuplicateStore } from './duplicate-store.js';
 
 /** The table's default name. */
@@ -31,6 +32,8 @@ export interface SqlDuplicateStoreOptions {
   leaseSeconds?: number;
   /** Milliseconds between batched settle updates; default 50. */
   flushMs?: number;
+  /** Where a failed periodic task (settle, lease renewal, expiry) is reported; it runs again at its next tick. */
+  logger?: Logger;
 }
 
 interface ClaimRow {
@@ -55,6 +58,7 @@ export class SqlDuplicateStore implements DuplicateStore {
   private readonly pending: Array<{ uniqueId: string; resolve: (outcome: ClaimOutcome) => void; reject: (error: unknown) => void }> = [];
   private batching: Promise<void> | undefined;
   private ready: Promise<void> | undefined;
+  private readonly logger: Logger | undefined;
 
   constructor(
     private readonly knex: Knex,
@@ -63,6 +67,7 @@ export class SqlDuplicateStore implements DuplicateStore {
     this.table = options.table ?? CLAIMS_TABLE;
     this.retentionMs = (options.retentionSeconds ?? 3600) * 1000;
     this.leaseMs = (options.leaseSeconds ?? 30) * 1000;
+    this.logger = options.logger;
     this.every(options.flushMs ?? 50, () => this.flush());
     this.every(this.leaseMs / 3, () => this.renewLeases());
     this.every(60_000, () => this.expire());
@@ -213,7 +218,9 @@ export class SqlDuplicateStore implements DuplicateStore {
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
-    const timer = setInterval(() => void task().catch(() => {}), ms);
+    // A failed round (the database away) loses nothing: what it had to write is still
+    // pending and the next tick tries again; it is reported, never thrown from a timer.
+    const timer = setInterval(() => void task().catch((error: unknown) => this.logger?.warn({ err: error }, `duplicate claims table: a periodic task failed; retried in ${ms} ms`)), ms);
     timer.unref();
     this.timers.push(timer);
   }

@@ -81,7 +81,7 @@ export class Service {
         logger: this.logger,
         drainTimeout: config.gracefulShutdownTimeout,
         maxConcurrency: config.executorPoolSize,
-        duplicateStore: config.rpcDuplicateStore === 'database' ? new SqlDuplicateStore(this.deps.db.knex, { retentionSeconds: config.rpcDuplicateRetention }) : undefined,
+        duplicateStore: config.rpcDuplicateStore === 'database' ? new SqlDuplicateStore(this.deps.db.knex, { retentionSeconds: config.rpcDuplicateRetention, logger: this.logger }) : undefined,
       });
       await this.rpcServer.start();
     }

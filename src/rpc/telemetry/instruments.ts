@@ -8,6 +8,7 @@
  * `True`, `False`; histogram `le` bounds are rendered as Python does (`1.0`, `+Inf`).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { InvalidConfiguration } from '../errors.js';
 
 /** Most label sets per family; beyond it every new set shares one `overflow` series. */
 export const MAX_SERIES_PER_FAMILY = 2000;
@@ -208,7 +209,7 @@ function snapshot<M extends { get(): Promise<unknown> }>(spec: FamilySpec, type:
 export function family<T>(registry: Registry, name: string, kind: abstract new (...args: never[]) => T, create: () => T): T {
   const existing = registry.getSingleMetric(name);
   if (existing === undefined) return create();
-  if (!(existing instanceof kind)) throw new TypeError(`metric ${name} is already registered with another type`);
+  if (!(existing instanceof kind)) throw new InvalidConfiguration(`metric ${name} is already registered in this prom-client registry with another type`);
   return existing as T;
 }
 

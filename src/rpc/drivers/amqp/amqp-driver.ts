@@ -11,6 +11,7 @@ import type { ParsedTransportUrl } from '../../transport-url.js';
 import type { DeliveryHandler, Driver, Listener, MessageHeaders, NotificationListenSpec, RequestPublishOptions, RpcListenSpec } from '../driver.js';
 import { BrokerConnection } from './connection.js';
 import { Consumer } from './consumer.js';
+import { ignoredFailure } from './ignored-failure.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
 import { Publisher, type Declaration } from './publisher.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
@@ -157,7 +158,7 @@ export class AmqpDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((consumer) => consumer.close().catch(() => {})));
+    await Promise.all([...this.consumers].map((consumer) => consumer.close().catch(ignoredFailure(this.logger, 'closing a consumer at transport close: its connection is closed next, which releases it on the broker'))));
     // Connections first: a channel still being created for an unreachable broker then
     // fails at once instead of holding the pool's drain forever.
     await Promise.all([...this.connections].map((connection) => connection.close()));
@@ -235,7 +236,7 @@ export class AmqpDriver implements Driver {
     try {
       await consumer.start();
     } catch (error) {
-      await consumer.close().catch(() => {});
+      await consumer.close().catch(ignoredFailure(this.logger, 'closing a consumer that failed to start: the start error is what is thrown'));
       await release();
       throw error;
     }
