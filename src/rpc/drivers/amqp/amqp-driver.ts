@@ -13,7 +13,8 @@ import { BrokerConnection } from './connection.js';
 import { Consumer } from './consumer.js';
 import { ignoredFailure } from './ignored-failure.js';
 import { AmqpDeadLetterQueue } from './dead-letter.js';
-import { Publisher, type Declaration } from './publisher.js';
+import { Publisher } from './publisher.js';
+import type { Declaration } from './publish-request.js';
 import type { RpcMetrics } from '../../telemetry/metrics.js';
 import { QueueNamer } from './queue-names.js';
 import {

@@ -37,8 +37,6 @@ import {
   type PooledChannel,
 } from './publisher-channel.js';
 
-export { BASE_PROPERTIES, type Declaration, type PublishRequest } from './publish-request.js';
-export { declarationMismatch, isPreconditionFailure } from './declaration-errors.js';
 
 /** Pause before sending a nacked message again. */
 const NACK_PAUSE_MS = 200;
